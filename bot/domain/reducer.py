@@ -10,7 +10,7 @@ Rules that keep notices honest:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -94,16 +94,34 @@ def _set_talking(participant: Participant, talking: bool, at: float) -> Particip
 
 
 def _with_flags(participant: Participant, event: ParticipantFlags) -> Participant:
-    updated = participant
-    if event.muted is not None and event.muted != updated.muted:
-        updated = replace(updated, muted=event.muted)
-    if event.deaf is not None and event.deaf != updated.deaf:
-        updated = replace(updated, deaf=event.deaf)
-    if event.is_moderator is not None and event.is_moderator != updated.is_moderator:
-        updated = replace(updated, is_moderator=event.is_moderator)
-    if event.talking is not None:
-        updated = _set_talking(updated, event.talking, event.at)
-    return updated
+    # Built directly rather than through dataclasses.replace: this is the hot path of every
+    # talking event, and replace() costs several times a plain constructor call.
+    p = participant
+    muted = p.muted if event.muted is None else event.muted
+    deaf = p.deaf if event.deaf is None else event.deaf
+    moderator = p.is_moderator if event.is_moderator is None else event.is_moderator
+    talking = p.talking if event.talking is None else event.talking
+    if (muted, deaf, moderator, talking) == (p.muted, p.deaf, p.is_moderator, p.talking):
+        return p
+    talk_seconds, talking_since = p.talk_seconds, p.talking_since
+    if talking != p.talking:
+        if talking:
+            talking_since = event.at
+        else:
+            talk_seconds, talking_since = p.talk_time(event.at), None
+    return Participant(
+        p.participant_id,
+        p.name,
+        p.number,
+        p.call_id,
+        moderator,
+        muted,
+        deaf,
+        talking,
+        p.joined_at,
+        talk_seconds,
+        talking_since,
+    )
 
 
 def _apply_flags(conf: Conference, event: ParticipantFlags) -> tuple[Conference, list[Change]]:
@@ -162,9 +180,25 @@ def _apply_leave(conf: Conference, event: ParticipantLeft) -> tuple[Conference, 
 
 
 def _put(conf: Conference, participant: Participant) -> Conference:
-    participants = dict(conf.participants)
+    participants = _copy(conf.participants)
     participants[participant.participant_id] = participant
-    return replace(conf, participants=MappingProxyType(participants))
+    return Conference(
+        conf.conference_id,
+        conf.name,
+        conf.numbers,
+        conf.locked,
+        MappingProxyType(participants),
+        conf.meeting,
+        conf.tracked,
+    )
+
+
+def _copy(participants: Mapping[int, Participant]) -> dict[int, Participant]:
+    # mappingproxy.copy() copies the dict underneath in C; dict(proxy) walks it item by item.
+    if isinstance(participants, MappingProxyType):
+        copied: dict[int, Participant] = participants.copy()
+        return copied
+    return dict(participants)
 
 
 def _add(conf: Conference, participant: Participant) -> Conference:
@@ -188,7 +222,7 @@ def _add(conf: Conference, participant: Participant) -> Conference:
 def _remove(
     conf: Conference, participant: Participant, at: float, *, resync: bool
 ) -> tuple[Conference, list[Change]]:
-    participants = dict(conf.participants)
+    participants = _copy(conf.participants)
     participants.pop(participant.participant_id, None)
     gone = _set_talking(participant, False, at)
     meeting = conf.meeting
