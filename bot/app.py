@@ -14,9 +14,11 @@ from bot.domain.permissions import RightsPolicy
 from bot.engine import Engine
 from bot.frontend import Frontend
 from bot.kazoo.rest import KazooClient
+from bot.notices import Notices
 from bot.service import Service
 from bot.slack.app import Gateway, Inflight, build_app, web_client
 from bot.slack.identity import Directory
+from bot.slack.poster import SlackPoster
 from bot.storage.store import Store
 from bot.tracker import Tracker
 
@@ -44,6 +46,13 @@ def policy(settings: Settings) -> RightsPolicy:
     )
 
 
+async def apply_watches(store: Store, tracker: Tracker, notices: Notices) -> None:
+    """Make the stream and the notices follow the persisted watches exactly."""
+    watches = await store.watches()
+    await notices.set_watches([(w.channel_id, w.conference_id, w.talking) for w in watches])
+    tracker.track({w.conference_id for w in watches})
+
+
 @dataclass
 class Bot:
     """Every long-lived part, wired; `run()` drives them until `stop()`."""
@@ -57,6 +66,7 @@ class Bot:
     frontend: Frontend
     gateway: Gateway
     inflight: Inflight
+    notices: Notices
 
     @classmethod
     async def build(cls, settings: Settings) -> Bot:
@@ -66,13 +76,18 @@ class Bot:
         tracker = Tracker(kazoo, engine, ws_url=settings.KAZOO_WS_URL)
         rights = policy(settings)
 
+        assert settings.SLACK_BOT_TOKEN is not None
+        client = web_client(settings.SLACK_BOT_TOKEN.get_secret_value(), settings.SLACK_API_URL)
+        notices = Notices(
+            store, SlackPoster(client), engine.conference, command=settings.CONFBOT_COMMAND
+        )
+        engine.listen(notices.on_changes)
+
         async def watches_changed() -> None:
-            tracker.track({w.conference_id for w in await store.watches()})
+            await apply_watches(store, tracker, notices)
 
         service = Service(kazoo, engine, store, rights, on_watches_changed=watches_changed)
         inflight = Inflight()
-        assert settings.SLACK_BOT_TOKEN is not None
-        client = web_client(settings.SLACK_BOT_TOKEN.get_secret_value(), settings.SLACK_API_URL)
         frontend = Frontend(
             service, Directory(client, rights.groups), command=settings.CONFBOT_COMMAND
         )
@@ -105,6 +120,7 @@ class Bot:
                 health=lambda: (False, {}),
             ),
             inflight=inflight,
+            notices=notices,
         )
         bot.gateway.health = bot.health
         return bot
@@ -123,7 +139,8 @@ class Bot:
         try:
             tasks.append(asyncio.create_task(self.engine.run(), name="engine"))
             tasks.append(asyncio.create_task(self.tracker.run(), name="kazoo-stream"))
-            self.tracker.track({w.conference_id for w in await self.store.watches()})
+            tasks.append(asyncio.create_task(self.notices.run(), name="notices"))
+            await apply_watches(self.store, self.tracker, self.notices)
             await self.gateway.start()
             log.info(
                 "confbot is running (%s mode)", "socket" if self.settings.socket_mode else "HTTP"

@@ -25,6 +25,7 @@ class AnchorRow:
     meeting_id: str
     ts: str
     ended: bool
+    announced: str = "[]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +107,13 @@ class Store:
             anchors.c.meeting_id,
             anchors.c.ts,
             anchors.c.ended,
+            anchors.c.announced,
         ).where((anchors.c.channel_id == channel_id) & (anchors.c.conference_id == conference_id))
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else AnchorRow(row[0], row[1], row[2], row[3], bool(row[4]))
+        if row is None:
+            return None
+        return AnchorRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
     async def set_anchor(self, row: AnchorRow, *, at: float) -> None:
         async with self.engine.begin() as conn:

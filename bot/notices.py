@@ -1,0 +1,406 @@
+"""Live channel notices: one status message per meeting, join/leave (and talking) lines, summaries.
+
+The engine hands over changes as they happen; this module only marks what is owed to each
+watching channel. A flusher pays those debts within Slack's limits:
+
+- posts: at most one a second per channel; every line owed to a channel goes out in one post, so
+  a burst of 50 joins is one "Ada, Grace and 48 others joined" line;
+- edits: one token bucket for the workspace (about 50 a minute); an edit renders the conference
+  as it is at that moment, so bursts coalesce and the newest state wins;
+- a 429 pauses that kind of call for its Retry-After; what was owed stays owed, nothing is lost.
+
+Join and leave lines are deduplicated against the set of callers already announced in that channel
+for the meeting, persisted with the message anchor: a resync, a reconnect or a restart never
+repeats a join, and a leave is only announced for someone whose join was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.domain.events import (
+    Change,
+    FlagsChanged,
+    Joined,
+    Left,
+    LockedChanged,
+    MeetingEnded,
+    MeetingStarted,
+)
+from bot.domain.model import Conference, Meeting, Participant
+from bot.slack import render
+from bot.slack.poster import MessageGone, Poster, RateLimited
+from bot.slack.render import Message
+from bot.storage.store import AnchorRow, Store
+
+log = logging.getLogger("bot.notices")
+
+POST_INTERVAL = 1.0  # seconds between posts in one channel
+EDITS_PER_MINUTE = 50.0  # the workspace's edit budget
+EDIT_BURST = 5.0
+TALK_LINE_INTERVAL = 60.0  # at most one talking line per person per minute
+REFRESH_INTERVAL = 60.0  # re-render a quiet status message so its running time stays true
+BATCH_WINDOW = 0.3  # wait this long after the first change so a burst lands in one post
+
+
+def participant_key(participant: Participant) -> str:
+    return participant.call_id or f"#{participant.participant_id}"
+
+
+@dataclass
+class Feed:
+    """What one channel is owed for one conference."""
+
+    channel_id: str
+    conference_id: str
+    talking_lines: bool = False
+    meeting_id: str | None = None
+    ts: str | None = None
+    announced: set[str] = field(default_factory=set)
+    needs_post: bool = False  # a new status message for a new meeting
+    dirty: bool = False  # the status message should be re-rendered
+    last_edit: float = 0.0
+    joins: list[str] = field(default_factory=list)
+    leaves: list[str] = field(default_factory=list)
+    talkers: list[str] = field(default_factory=list)
+    last_talk_line: dict[str, float] = field(default_factory=dict)
+    # (ts, summary) of meetings that ended and whose message must turn into the summary.
+    summaries: list[tuple[str, Message]] = field(default_factory=list)
+    name: str = ""
+    loaded: bool = False
+
+    @property
+    def lines_owed(self) -> bool:
+        return bool(self.joins or self.leaves or self.talkers)
+
+
+@dataclass
+class _Bucket:
+    rate: float  # tokens per second
+    capacity: float
+    tokens: float
+    at: float
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def wait(self, now: float) -> float:
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+
+class Notices:
+    def __init__(
+        self,
+        store: Store,
+        poster: Poster,
+        conference: Callable[[str], Conference | None],
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        post_interval: float = POST_INTERVAL,
+        edits_per_minute: float = EDITS_PER_MINUTE,
+        batch_window: float = BATCH_WINDOW,
+        command: str = "/conf",
+    ) -> None:
+        self.store = store
+        self.poster = poster
+        self.conference = conference
+        self.clock = clock
+        self.monotonic = monotonic
+        self.post_interval = post_interval
+        self.batch_window = batch_window
+        self.command = command
+        now = monotonic()
+        self._edits = _Bucket(edits_per_minute / 60.0, EDIT_BURST, EDIT_BURST, now)
+        self._feeds: dict[tuple[str, str], Feed] = {}
+        self._by_conference: dict[str, list[Feed]] = {}
+        self._next_post: dict[str, float] = {}
+        self._paused_until: dict[str, float] = {"post": 0.0, "update": 0.0}
+        self._wake = asyncio.Event()
+        self._first_owed: float | None = None
+        self.posts = 0
+        self.edits = 0
+        self.rate_limited = 0
+
+    # --- watches ---------------------------------------------------------------------------------
+
+    async def set_watches(self, watches: Sequence[tuple[str, str, bool]]) -> None:
+        """(channel, conference, talking) for every watch; feeds are added and dropped to match."""
+        wanted = {(c, conf): talking for c, conf, talking in watches}
+        for key in list(self._feeds):
+            if key not in wanted:
+                self._drop(key)
+        for key, talking in wanted.items():
+            feed = self._feeds.get(key)
+            if feed is None:
+                feed = Feed(channel_id=key[0], conference_id=key[1], talking_lines=talking)
+                await self._load(feed)
+                self._feeds[key] = feed
+                self._by_conference.setdefault(key[1], []).append(feed)
+                conference = self.conference(key[1])
+                if conference is not None and conference.meeting is not None:
+                    self._start(feed, conference)
+            feed.talking_lines = talking
+        self._wake.set()
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        feed = self._feeds.pop(key)
+        feeds = self._by_conference.get(feed.conference_id, [])
+        if feed in feeds:
+            feeds.remove(feed)
+
+    async def _load(self, feed: Feed) -> None:
+        anchor = await self.store.anchor(feed.channel_id, feed.conference_id)
+        if anchor is not None and not anchor.ended:
+            feed.meeting_id, feed.ts = anchor.meeting_id, anchor.ts
+            feed.announced = set(json.loads(anchor.announced or "[]"))
+        feed.loaded = True
+
+    # --- changes in (called by the engine, synchronously) ----------------------------------------
+
+    def on_changes(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            for feed in self._by_conference.get(change.conference.conference_id, ()):
+                self._note(feed, change)
+        if self._first_owed is None:
+            self._first_owed = self.monotonic()
+        self._wake.set()
+
+    def _note(self, feed: Feed, change: Change) -> None:
+        conference = change.conference
+        feed.name = conference.name
+        if isinstance(change, MeetingStarted):
+            self._start(feed, conference)
+        elif isinstance(change, MeetingEnded):
+            self._end(feed, change.meeting, change.at)
+        elif isinstance(change, Joined):
+            key = participant_key(change.participant)
+            if key not in feed.announced:
+                feed.announced.add(key)
+                # The roster found when a watch begins is shown, not announced.
+                if not (change.resync and feed.needs_post):
+                    feed.joins.append(_display(change.participant))
+            feed.dirty = True
+        elif isinstance(change, Left):
+            key = participant_key(change.participant)
+            if key in feed.announced:
+                feed.announced.discard(key)
+                feed.leaves.append(_display(change.participant))
+            feed.dirty = True
+        elif isinstance(change, FlagsChanged):
+            feed.dirty = True
+            if feed.talking_lines and change.after.talking and not change.before.talking:
+                self._talker(feed, change.after, change.at)
+        elif isinstance(change, LockedChanged):
+            feed.dirty = True
+
+    def _start(self, feed: Feed, conference: Conference) -> None:
+        meeting = conference.meeting
+        if meeting is None:
+            return
+        feed.name = conference.name
+        if feed.meeting_id == meeting.meeting_id and feed.ts is not None:
+            feed.dirty = True  # the same meeting (after a restart): keep editing its message
+            return
+        feed.meeting_id = meeting.meeting_id
+        feed.ts = None
+        feed.announced = set()
+        feed.needs_post = True
+        feed.dirty = False
+
+    def _end(self, feed: Feed, meeting: Meeting, at: float) -> None:
+        summary = render.summary(feed.name, meeting, at)
+        if feed.ts is not None:
+            feed.summaries.append((feed.ts, summary))
+        elif feed.needs_post:
+            # The meeting ended before its message could be posted: post the summary instead.
+            feed.summaries.append(("", summary))
+        feed.ts = None
+        feed.needs_post = False
+        feed.dirty = False
+        feed.meeting_id = None
+        feed.announced = set()
+
+    def _talker(self, feed: Feed, participant: Participant, at: float) -> None:
+        key = participant_key(participant)
+        last = feed.last_talk_line.get(key)
+        if last is not None and at - last < TALK_LINE_INTERVAL:
+            return
+        feed.last_talk_line[key] = at
+        name = _display(participant)
+        if name not in feed.talkers:
+            feed.talkers.append(name)
+
+    # --- flushing out ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            delay = await self.flush()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def flush(self) -> float:
+        """Pay what can be paid now; return how long until the next thing falls due."""
+        now = self.monotonic()
+        if self._first_owed is not None and now - self._first_owed < self.batch_window:
+            return self.batch_window - (now - self._first_owed)
+        self._first_owed = None
+        waits = [REFRESH_INTERVAL]
+        for feed in list(self._feeds.values()):
+            waits.append(await self._flush_posts(feed, now))
+        waits.append(await self._flush_edits(now))
+        return max(0.05, min(waits))
+
+    async def _flush_posts(self, feed: Feed, now: float) -> float:
+        owed = feed.needs_post or feed.lines_owed or any(ts == "" for ts, _ in feed.summaries)
+        if not owed:
+            return REFRESH_INTERVAL
+        due = max(self._next_post.get(feed.channel_id, 0.0), self._paused_until["post"])
+        if now < due:
+            return due - now
+        try:
+            if any(ts == "" for ts, _ in feed.summaries):
+                await self._post_summary(feed)
+            elif feed.needs_post:
+                await self._post_status(feed)
+            else:
+                await self._post_lines(feed)
+        except RateLimited as exc:
+            self.rate_limited += 1
+            self._paused_until["post"] = self.monotonic() + exc.retry_after
+            return exc.retry_after
+        except Exception:
+            log.exception("posting to channel %s failed", feed.channel_id)
+            self._next_post[feed.channel_id] = self.monotonic() + 5.0
+            return 5.0
+        self.posts += 1
+        self._next_post[feed.channel_id] = self.monotonic() + self.post_interval
+        return self.post_interval
+
+    async def _post_lines(self, feed: Feed) -> None:
+        lines = []
+        if feed.joins:
+            lines.append(render.joined_line(feed.joins, feed.name))
+        if feed.leaves:
+            lines.append(render.left_line(feed.leaves, feed.name))
+        if feed.talkers:
+            lines.append(render.talking_line(feed.talkers, feed.name))
+        text = "\n".join(lines)
+        await self.poster.post(feed.channel_id, Message(text=text, blocks=[]))
+        feed.joins, feed.leaves, feed.talkers = [], [], []
+        if feed.needs_post:
+            return
+        await self._save(feed)
+
+    async def _post_status(self, feed: Feed) -> None:
+        conference = self.conference(feed.conference_id)
+        if conference is None or conference.meeting is None:
+            feed.needs_post = False
+            return
+        ts = await self.poster.post(
+            feed.channel_id, render.live(conference, self.clock(), command=self.command)
+        )
+        feed.ts = ts
+        feed.needs_post = False
+        feed.dirty = False
+        feed.last_edit = self.monotonic()
+        await self._save(feed)
+
+    async def _post_summary(self, feed: Feed) -> None:
+        index = next(i for i, (ts, _) in enumerate(feed.summaries) if ts == "")
+        _, summary = feed.summaries.pop(index)
+        await self.poster.post(feed.channel_id, summary)
+
+    async def _flush_edits(self, now: float) -> float:
+        if now < self._paused_until["update"]:
+            return self._paused_until["update"] - now
+        wait = REFRESH_INTERVAL
+        # Summaries first (they are final), then the stalest dirty status messages.
+        jobs: list[tuple[float, Feed, str, Message | None]] = []
+        for feed in self._feeds.values():
+            jobs.extend((-1.0, feed, ts, final) for ts, final in feed.summaries if ts)
+            stale = now - feed.last_edit >= REFRESH_INTERVAL
+            if feed.ts is not None and not feed.needs_post and (feed.dirty or stale):
+                jobs.append((feed.last_edit, feed, feed.ts, None))
+        jobs.sort(key=lambda job: job[0])
+        for _, feed, ts, final in jobs:
+            if not self._edits.take(self.monotonic()):
+                return min(wait, self._edits.wait(self.monotonic()))
+            try:
+                await self._edit(feed, ts, final)
+            except RateLimited as exc:
+                self.rate_limited += 1
+                self._paused_until["update"] = self.monotonic() + exc.retry_after
+                return exc.retry_after
+            except Exception:
+                log.exception("editing a status message in %s failed", feed.channel_id)
+        for feed in self._feeds.values():
+            if feed.ts is not None:
+                wait = min(wait, max(0.05, feed.last_edit + REFRESH_INTERVAL - now))
+        return wait
+
+    async def _edit(self, feed: Feed, ts: str, summary: Message | None) -> None:
+        if summary is not None:
+            try:
+                await self.poster.update(feed.channel_id, ts, summary)
+            except MessageGone:
+                await self.poster.post(feed.channel_id, summary)
+            feed.summaries.remove((ts, summary))
+            self.edits += 1
+            await self.store.set_anchor(
+                AnchorRow(feed.channel_id, feed.conference_id, "ended", ts, True), at=self.clock()
+            )
+            return
+        conference = self.conference(feed.conference_id)
+        if conference is None or conference.meeting is None:
+            feed.dirty = False
+            return
+        feed.dirty = False
+        feed.last_edit = self.monotonic()
+        message = render.live(conference, self.clock(), command=self.command)
+        try:
+            await self.poster.update(feed.channel_id, ts, message)
+        except MessageGone:
+            feed.ts = None
+            feed.needs_post = True
+            return
+        self.edits += 1
+        await self._save(feed)
+
+    async def _save(self, feed: Feed) -> None:
+        if feed.ts is None or feed.meeting_id is None:
+            return
+        anchor = AnchorRow(
+            feed.channel_id,
+            feed.conference_id,
+            feed.meeting_id,
+            feed.ts,
+            False,
+            json.dumps(sorted(feed.announced)),
+        )
+        await self.store.set_anchor(anchor, at=self.clock())
+
+    def idle(self) -> bool:
+        """Nothing owed anywhere (tests and shutdown use this)."""
+        return all(
+            not (f.needs_post or f.lines_owed or f.summaries or f.dirty)
+            for f in self._feeds.values()
+        )
+
+
+def _display(participant: Participant) -> str:
+    return participant.name or participant.number or f"Caller {participant.participant_id}"
