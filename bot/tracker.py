@@ -113,7 +113,11 @@ class Tracker:
 
     async def resync(self) -> None:
         """Read every tracked conference from REST and queue the snapshots."""
-        await self._resync_some(self.stream.watched)
+        done: frozenset[str] = frozenset()
+        # A conference tracked while this resync runs must be read too, before we call it done.
+        while missing := self.stream.watched - done:
+            await self._resync_some(missing)
+            done |= missing
         self.resyncs += 1
 
     async def _resync_some(self, conference_ids: Iterable[str]) -> None:
