@@ -16,8 +16,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run the bot (Slack + Kazoo) until SIGINT/SIGTERM")
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo", help="try confbot with no credentials: a simulated PBX and a console for Slack"
+    )
+    demo.add_argument(
+        "--pace",
+        type=float,
+        default=1.0,
+        help="speed of the scripted meeting (0.5 = twice as fast)",
     )
     sim = commands.add_parser("simulator", help="run the Kazoo simulator alone")
     sim.add_argument("--host", default="127.0.0.1")
@@ -53,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from bot.console.demo import main as demo_main
 
-            return demo_main()
+            return demo_main(["--pace", str(args.pace)])
         if args.command == "check":
             from bot.check import main as check_main
 

@@ -76,7 +76,7 @@ class Frontend:
 
     async def command(self, user_id: str, channel_id: str, text: str) -> Reply:
         try:
-            command = grammar.parse(text)
+            command = grammar.parse(text, command=self.command_name, show=untrusted)
             actor = await self.actors.actor(user_id)
             result = await self.service.execute(actor, command, channel_id)
             return self.present(actor, result)
@@ -165,9 +165,9 @@ class Frontend:
 
     def help_entries(self, rights: frozenset[Right]) -> list[tuple[str, str]]:
         return [
-            (usage.replace("/conf", self.command_name, 1), description)
-            for right, usage, description in grammar.COMMAND_HELP
-            if right in rights
+            (entry.usage, entry.description)
+            for entry in grammar.COMMAND_HELP
+            if entry.right in rights
         ]
 
     def describe(self, exc: BotError) -> str:

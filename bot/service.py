@@ -131,7 +131,7 @@ class Service:
             return await self.everyone(command.action, conference)
         if isinstance(command, cmd.One):
             conference = await self.live(command.conference, channel_id)
-            target = resolve_participant(command.who, conference)
+            target = resolve_participant(command.who, conference, show=untrusted)
             return await self.one(command.action, conference, target)
         if isinstance(command, cmd.Watch):
             return await self.watch(actor, command, channel_id)
@@ -166,12 +166,14 @@ class Service:
         """Resolve a CONF reference (name, id, number, or the channel's only watched one)."""
         watched = [w.conference_id for w in await self.store.watches(channel_id)]
         try:
-            return resolve_conference(ref, await self.directory(), watched)
+            return resolve_conference(ref, await self.directory(), watched, show=untrusted)
         except CommandError:
             # A conference created a moment ago is not in a cached listing: ask Kazoo once more.
             if self._directory_at is not None and self.clock() - self._directory_at < 1.0:
                 raise
-            return resolve_conference(ref, await self.directory(fresh=True), watched)
+            return resolve_conference(
+                ref, await self.directory(fresh=True), watched, show=untrusted
+            )
 
     async def live(self, ref: str | None, channel_id: str) -> Conference:
         """The conference with its participants as Kazoo reports them right now."""
