@@ -130,6 +130,7 @@ class Notices:
         self._next_post: dict[str, float] = {}
         self._paused_until: dict[str, float] = {"post": 0.0, "update": 0.0}
         self._wake = asyncio.Event()
+        self._watch_lock = asyncio.Lock()
         self._first_owed: float | None = None
         self.posts = 0
         self.edits = 0
@@ -139,6 +140,11 @@ class Notices:
 
     async def set_watches(self, watches: Sequence[tuple[str, str, bool]]) -> None:
         """(channel, conference, talking) for every watch; feeds are added and dropped to match."""
+        # Serialised: two overlapping calls would each create a feed for a new watch.
+        async with self._watch_lock:
+            await self._set_watches(watches)
+
+    async def _set_watches(self, watches: Sequence[tuple[str, str, bool]]) -> None:
         wanted = {(c, conf): talking for c, conf, talking in watches}
         for key in list(self._feeds):
             if key not in wanted:
@@ -248,8 +254,9 @@ class Notices:
 
     async def run(self) -> None:
         while True:
-            delay = await self.flush()
+            # Cleared before flushing: a change noted during the flush must wake the next wait.
             self._wake.clear()
+            delay = await self.flush()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 

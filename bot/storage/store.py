@@ -124,6 +124,7 @@ class Store:
                 "meeting_id": row.meeting_id,
                 "ts": row.ts,
                 "ended": row.ended,
+                "announced": row.announced,
                 "updated_at": at,
             }
             result = await conn.execute(anchors.update().where(key).values(**values))

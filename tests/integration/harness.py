@@ -56,37 +56,64 @@ async def wait_until(
         await asyncio.sleep(0.02)
 
 
+@dataclass
+class World:
+    """The simulator and the fake Slack, which outlive any one bot process."""
+
+    sim: KazooSimulator
+    slack: FakeSlack
+    standup: str
+    planning: str
+
+
 @contextlib.asynccontextmanager
-async def running_bot(
-    tmp_path: Path, *, env: dict[str, str] | None = None, database: str | None = None
-) -> AsyncIterator[Harness]:
+async def world() -> AsyncIterator[World]:
     async with KazooSimulator() as sim, FakeSlack() as slack:
         standup = sim.add_conference("Standup", numbers=["4000"], member_pins=["1234"])
         planning = sim.add_conference("Planning", numbers=["4001"])
         slack.add_user(ADA, "ada")
         slack.add_user(GRACE, "grace", is_admin=True)
         slack.add_user(GUEST, "guest", is_restricted=True)
-        settings = load_settings(
-            Mode.RUN,
-            env={
-                "SLACK_BOT_TOKEN": "xoxb-test",
-                "SLACK_APP_TOKEN": "xapp-test",
-                "SLACK_API_URL": slack.api_url,
-                "CONFBOT_HTTP_PORT": "0",
-                "KAZOO_URL": sim.http_url,
-                "KAZOO_WS_URL": sim.ws_url,
-                "KAZOO_API_KEY": sim.api_key,
-                "CONFBOT_DATABASE_URL": database or f"sqlite:///{tmp_path / 'bot.db'}",
-                **(env or {}),
-            },
-            env_file=None,
-        )
-        bot = await Bot.build(settings)
-        stop = asyncio.Event()
-        task = asyncio.create_task(bot.run(stop))
-        try:
-            await slack.wait_for_socket(timeout=10.0)
-            yield Harness(sim, slack, bot, standup, planning)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=20.0)
+        yield World(sim, slack, standup, planning)
+
+
+@contextlib.asynccontextmanager
+async def bot_in(
+    w: World, database: str, *, env: dict[str, str] | None = None
+) -> AsyncIterator[Harness]:
+    settings = load_settings(
+        Mode.RUN,
+        env={
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_APP_TOKEN": "xapp-test",
+            "SLACK_API_URL": w.slack.api_url,
+            "CONFBOT_HTTP_PORT": "0",
+            "KAZOO_URL": w.sim.http_url,
+            "KAZOO_WS_URL": w.sim.ws_url,
+            "KAZOO_API_KEY": w.sim.api_key,
+            "CONFBOT_DATABASE_URL": database,
+            **(env or {}),
+        },
+        env_file=None,
+    )
+    bot = await Bot.build(settings)
+    stop = asyncio.Event()
+    previous = w.slack.socket_connections[-1] if w.slack.socket_connections else None
+    task = asyncio.create_task(bot.run(stop))
+    try:
+        await w.slack.wait_for_socket(timeout=10.0, after=previous)
+        yield Harness(w.sim, w.slack, bot, w.standup, w.planning)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=20.0)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    tmp_path: Path, *, env: dict[str, str] | None = None, database: str | None = None
+) -> AsyncIterator[Harness]:
+    async with (
+        world() as w,
+        bot_in(w, database or f"sqlite:///{tmp_path / 'bot.db'}", env=env) as harness,
+    ):
+        yield harness

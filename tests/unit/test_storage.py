@@ -54,10 +54,12 @@ async def test_anchor_survives_reopen(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     first = await Store.open(url)
     await first.set_anchor(AnchorRow("C1", "conf", "run-1", "100.1", False), at=1.0)
-    await first.set_anchor(AnchorRow("C1", "conf", "run-1", "100.2", False), at=2.0)
+    await first.set_anchor(AnchorRow("C1", "conf", "run-1", "100.2", False, '["a"]'), at=2.0)
     await first.close()
     second = await Store.open(url)
-    assert await second.anchor("C1", "conf") == AnchorRow("C1", "conf", "run-1", "100.2", False)
+    assert await second.anchor("C1", "conf") == AnchorRow(
+        "C1", "conf", "run-1", "100.2", False, '["a"]'
+    )
     await second.close()
 
 
