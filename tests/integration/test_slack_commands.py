@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot.slack.buttons import ConferenceButton, ParticipantButton
 from bot.domain.commands import ParticipantAction
+from bot.slack.buttons import ConferenceButton, ParticipantButton
 from tests.integration.harness import ADA, CHANNEL, GRACE, GUEST, running_bot, wait_until
 
 

@@ -1,4 +1,4 @@
-"""The reducer: events and REST snapshots in, exactly the changes a channel should hear about out."""
+"""The reducer: events and snapshots in, exactly the changes a channel should hear about out."""
 
 from __future__ import annotations
 
