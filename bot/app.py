@@ -14,6 +14,7 @@ from bot.domain.permissions import RightsPolicy
 from bot.engine import Engine
 from bot.frontend import Frontend
 from bot.kazoo.rest import KazooClient
+from bot.metrics import LIVE, exposition
 from bot.notices import Notices
 from bot.service import Service
 from bot.slack.app import Gateway, Inflight, build_app, web_client
@@ -118,12 +119,34 @@ class Bot:
                 app_token=app_token,
                 port=settings.CONFBOT_HTTP_PORT,
                 health=lambda: (False, {}),
+                metrics=exposition,
             ),
             inflight=inflight,
             notices=notices,
         )
         bot.gateway.health = bot.health
+        bot.expose_live_metrics()
         return bot
+
+    def expose_live_metrics(self) -> None:
+        LIVE.add(
+            "confbot_websocket_reconnects",
+            "counter",
+            "Kazoo websocket reconnections.",
+            lambda: float(self.tracker.stream.reconnects),
+        )
+        LIVE.add(
+            "confbot_kazoo_stream_up",
+            "gauge",
+            "1 while the Kazoo event stream is connected and subscribed.",
+            lambda: float(self.tracker.connected),
+        )
+        LIVE.add(
+            "confbot_watched_conferences",
+            "gauge",
+            "Conferences watched by at least one channel.",
+            lambda: float(len(self.tracker.stream.watched)),
+        )
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         kazoo_ok = self.tracker.connected or not self.tracker.stream.watched

@@ -27,6 +27,7 @@ from bot.errors import (
     KazooUnavailable,
     PermissionDenied,
 )
+from bot.metrics import COMMANDS
 from bot.service import (
     Acted,
     HelpShown,
@@ -36,6 +37,7 @@ from bot.service import (
     Shown,
     Unchanged,
     Watching,
+    command_word,
 )
 from bot.slack import buttons, render
 from bot.slack.escape import untrusted
@@ -75,38 +77,50 @@ class Frontend:
         self.clock = clock
 
     async def command(self, user_id: str, channel_id: str, text: str) -> Reply:
+        word = "invalid"
         try:
             command = grammar.parse(text, command=self.command_name, show=untrusted)
+            word = command_word(command)
             actor = await self.actors.actor(user_id)
             result = await self.service.execute(actor, command, channel_id)
-            return self.present(actor, result)
+            reply = self.present(actor, result)
         except BotError as exc:
+            COMMANDS.labels(word, _outcome(exc)).inc()
             return Reply(private=render.error(self.describe(exc)))
+        COMMANDS.labels(word, "ok").inc()
+        return reply
 
     async def click(self, user_id: str, channel_id: str, action_id: str, value: str) -> Reply:
+        word = f"button:{action_id.split(':')[-1] if ':' in action_id else 'invalid'}"
         try:
-            button = buttons.decode(action_id, value)
-            actor = await self.actors.actor(user_id)
-            result: Result
-            if isinstance(button, buttons.PageButton):
-                result = await self.service.show(actor, button.conference_id, button.page)
-                return Reply(private=self.present(actor, result).private, replace_original=True)
-            if isinstance(button, buttons.ParticipantButton):
-                result = await self.service.press_participant(
-                    actor,
-                    button.action,
-                    button.conference_id,
-                    button.participant_id,
-                    button.call_id,
-                    channel_id,
-                )
-            else:
-                result = await self.service.press_conference(
-                    actor, button.action, button.conference_id, channel_id
-                )
-            return self.present(actor, result)
+            reply = await self._click(user_id, channel_id, action_id, value)
         except BotError as exc:
+            COMMANDS.labels(word, _outcome(exc)).inc()
             return Reply(private=render.error(self.describe(exc)))
+        COMMANDS.labels(word, "ok").inc()
+        return reply
+
+    async def _click(self, user_id: str, channel_id: str, action_id: str, value: str) -> Reply:
+        button = buttons.decode(action_id, value)
+        actor = await self.actors.actor(user_id)
+        result: Result
+        if isinstance(button, buttons.PageButton):
+            result = await self.service.show(actor, button.conference_id, button.page)
+            return Reply(private=self.present(actor, result).private, replace_original=True)
+        if isinstance(button, buttons.ParticipantButton):
+            result = await self.service.press_participant(
+                actor,
+                button.action,
+                button.conference_id,
+                button.participant_id,
+                button.call_id,
+                channel_id,
+            )
+        else:
+            result = await self.service.press_conference(
+                actor, button.action, button.conference_id, channel_id
+            )
+        return self.present(actor, result)
 
     # --- words -----------------------------------------------------------------------------------
 
@@ -196,3 +210,13 @@ class Frontend:
         if isinstance(exc, KazooError | ConfigError):
             return f"confbot could not do that: {untrusted(str(exc), limit=300)}"
         return str(exc)
+
+
+def _outcome(exc: BotError) -> str:
+    if isinstance(exc, PermissionDenied):
+        return "refused"
+    if isinstance(exc, CommandError):
+        return "invalid"
+    if isinstance(exc, KazooError):
+        return "kazoo_error"
+    return "error"

@@ -34,6 +34,7 @@ from bot.domain.events import (
     MeetingStarted,
 )
 from bot.domain.model import Conference, Meeting, Participant
+from bot.metrics import NOTICE_LAG
 from bot.slack import render
 from bot.slack.poster import MessageGone, Poster, RateLimited
 from bot.slack.render import Message
@@ -74,6 +75,8 @@ class Feed:
     summaries: list[tuple[str, Message]] = field(default_factory=list)
     name: str = ""
     loaded: bool = False
+    # When the oldest change not yet shown in Slack happened (for the lag metric).
+    pending_since: float | None = None
 
     @property
     def lines_owed(self) -> bool:
@@ -186,6 +189,8 @@ class Notices:
         self._wake.set()
 
     def _note(self, feed: Feed, change: Change) -> None:
+        if feed.pending_since is None:
+            feed.pending_since = change.at
         conference = change.conference
         feed.name = conference.name
         if isinstance(change, MeetingStarted):
@@ -295,6 +300,7 @@ class Notices:
             self._next_post[feed.channel_id] = self.monotonic() + 5.0
             return 5.0
         self.posts += 1
+        self._shown(feed)
         self._next_post[feed.channel_id] = self.monotonic() + self.post_interval
         return self.post_interval
 
@@ -386,7 +392,13 @@ class Notices:
             feed.needs_post = True
             return
         self.edits += 1
+        self._shown(feed)
         await self._save(feed)
+
+    def _shown(self, feed: Feed) -> None:
+        if feed.pending_since is not None:
+            NOTICE_LAG.observe(max(0.0, self.clock() - feed.pending_since))
+            feed.pending_since = None
 
     async def _save(self, feed: Feed) -> None:
         if feed.ts is None or feed.meeting_id is None:

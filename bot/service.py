@@ -108,7 +108,7 @@ class Service:
 
     async def execute(self, actor: Actor, command: cmd.Command, channel_id: str) -> Result:
         """Check the actor's right, then carry the command out. Raises `BotError` for users."""
-        check(actor, command.right, self.policy, _name(command))
+        check(actor, command.right, self.policy, command_word(command))
         result = await self._dispatch(actor, command, channel_id)
         if isinstance(result, Acted | Watching | Unwatched):
             await self._audit(actor, channel_id, result)
@@ -137,7 +137,7 @@ class Service:
             return await self.watch(actor, command, channel_id)
         if isinstance(command, cmd.Unwatch):
             return await self.unwatch(command, channel_id)
-        raise CommandError(f"`{_name(command)}` is not available yet.")
+        raise CommandError(f"`{command_word(command)}` is not available yet.")
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -222,7 +222,7 @@ class Service:
     ) -> Result:
         """A roster button: re-authorised and re-validated against Kazoo's current state."""
         command = cmd.One(action, str(participant_id), conference_id)
-        check(actor, command.right, self.policy, _name(command))
+        check(actor, command.right, self.policy, command_word(command))
         conference = await self.refresh(await self._known(conference_id))
         target = conference.participants.get(participant_id)
         if target is None or (call_id and target.call_id and target.call_id != call_id):
@@ -247,7 +247,7 @@ class Service:
             command = cmd.Everyone(ParticipantAction.KICK, conference_id)
         else:
             raise CommandError("This button is out of date; run `/conf status` again.")
-        check(actor, command.right, self.policy, _name(command))
+        check(actor, command.right, self.policy, command_word(command))
         conference = await self.refresh(await self._known(conference_id))
         if isinstance(command, cmd.Lock):
             result = await self.lock(command.action, conference)
@@ -356,7 +356,7 @@ def _already(action: ParticipantAction, target: Participant) -> str | None:
     return None
 
 
-def _name(command: cmd.Command) -> str:
+def command_word(command: cmd.Command) -> str:
     """The command word a user typed, for messages and the audit log."""
     if isinstance(command, cmd.Lock):
         return command.action.value

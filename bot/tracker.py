@@ -19,6 +19,7 @@ from bot.kazoo import translate
 from bot.kazoo.models import EventFrame
 from bot.kazoo.rest import KazooClient
 from bot.kazoo.stream import EventStream
+from bot.metrics import KAZOO_EVENTS
 
 log = logging.getLogger("bot.tracker")
 
@@ -71,6 +72,7 @@ class Tracker:
         return account_id
 
     def _on_event(self, frame: EventFrame) -> None:
+        KAZOO_EVENTS.labels(getattr(frame.data, "event", "unknown")).inc()
         event = translate.event(frame, self.clock())
         if event is None:
             return

@@ -56,6 +56,7 @@ from bot.kazoo.models import (
     ParticipantWire,
     describe_validation_error,
 )
+from bot.metrics import KAZOO_REQUESTS
 
 log = logging.getLogger("bot.kazoo.rest")
 
@@ -351,9 +352,14 @@ class KazooClient:
             headers["Content-Type"] = "application/json"
         content = json.dumps(call.body).encode() if call.body is not None else None
         started = time.perf_counter()
-        response = await self._http.request(
-            call.method, call.path, content=content, params=call.params, headers=headers
-        )
+        try:
+            response = await self._http.request(
+                call.method, call.path, content=content, params=call.params, headers=headers
+            )
+        except httpx.HTTPError:
+            KAZOO_REQUESTS.labels(call.method, "error").inc()
+            raise
+        KAZOO_REQUESTS.labels(call.method, str(response.status_code)).inc()
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.debug("%s %s -> %d (%.0f ms)", call.method, call.path, response.status_code, elapsed_ms)
         return response

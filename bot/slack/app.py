@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import SLACK_CALLS, SLACK_RATE_LIMITED
 from bot.slack.buttons import ACTION_ID_PATTERN
 from bot.slack.reply import Handler, Reply
 
@@ -56,9 +57,29 @@ class Inflight:
             return False
 
 
+class CountingWebClient(AsyncWebClient):
+    """AsyncWebClient whose every call (all go through api_call) is counted for /metrics."""
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        try:
+            response = await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                SLACK_RATE_LIMITED.labels(api_method).inc()
+                SLACK_CALLS.labels(api_method, "ratelimited").inc()
+            else:
+                SLACK_CALLS.labels(api_method, str(exc.response.get("error", "error"))).inc()
+            raise
+        except Exception:
+            SLACK_CALLS.labels(api_method, "unreachable").inc()
+            raise
+        SLACK_CALLS.labels(api_method, "ok").inc()
+        return response
+
+
 def web_client(bot_token: str, api_url: str) -> AsyncWebClient:
     """Every Web API call (and Socket Mode's apps.connections.open) goes to `api_url`."""
-    return AsyncWebClient(token=bot_token, base_url=api_url)
+    return CountingWebClient(token=bot_token, base_url=api_url)
 
 
 def build_app(
@@ -76,17 +97,24 @@ def build_app(
         request_verification_enabled=signing_secret is not None,
         raise_error_for_unhandled_request=False,
     )
-    register(app, handler, command, inflight)
+    register(app, handler, command, inflight, client)
     return app
 
 
-def register(app: AsyncApp, handler: Handler, command: str, inflight: Inflight) -> None:
+def register(
+    app: AsyncApp, handler: Handler, command: str, inflight: Inflight, client: AsyncWebClient
+) -> None:
+    """Listeners for the slash command and every confbot button.
+
+    Replies go through `client` (ours, counted for /metrics) rather than the per-request copy
+    bolt hands to listeners.
+    """
+
     @app.command(command)
     async def on_command(
         ack: Callable[..., Awaitable[None]],
         body: dict[str, Any],
         respond: Callable[..., Awaitable[Any]],
-        client: AsyncWebClient,
     ) -> None:
         await ack()
         async with inflight:
@@ -106,7 +134,6 @@ def register(app: AsyncApp, handler: Handler, command: str, inflight: Inflight) 
         body: dict[str, Any],
         action: dict[str, Any],
         respond: Callable[..., Awaitable[Any]],
-        client: AsyncWebClient,
     ) -> None:
         await ack()
         async with inflight:
