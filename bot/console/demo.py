@@ -14,11 +14,12 @@ import contextlib
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from bot.console.render import ButtonRef, to_text
+from bot.domain.events import Change
 from bot.domain.permissions import Actor, RightsPolicy
 from bot.engine import Engine
 from bot.frontend import Frontend
@@ -167,7 +168,18 @@ class Demo:
             await watches_changed()
             await tracker.stream.wait_connected(timeout=10.0)
             self.screen.write(INTRO)
+            underway = asyncio.Event()
+
+            def watch_roster(changes: Sequence[Change]) -> None:
+                conference = engine.conference(standup)
+                if conference is not None and len(conference.participants) >= 3:
+                    underway.set()
+
+            engine.listen(watch_roster)
             meetings = asyncio.create_task(self._meetings(sim, standup, loop_meetings))
+            # Commands make more sense once a few callers are in: wait for them (bounded).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(underway.wait(), timeout=15.0 * max(self.pace, 0.1))
             async for raw in lines:
                 if not await self.handle(frontend, raw.strip()):
                     break

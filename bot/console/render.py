@@ -65,8 +65,26 @@ def _special(match: re.Match[str], user_name: UserName | None) -> str:
     return target
 
 
+# The emoji codes our messages use, as a terminal shows them (Slack draws them itself).
+EMOJI: Final[Mapping[str, str]] = {
+    ":star:": "★",
+    ":mute:": "🔇",
+    ":hear_no_evil:": "🙉",
+    ":speaking_head_in_silhouette:": "🗣",
+    ":lock:": "🔒",
+    ":unlock:": "🔓",
+    ":large_green_circle:": "🟢",
+    ":white_circle:": "⚪",
+    ":checkered_flag:": "🏁",
+    ":warning:": "⚠",
+    ":white_check_mark:": "✅",
+}
+_EMOJI_RE: Final = re.compile(r":[a-z0-9_+-]+:")
+
+
 def readable(text: str, *, user_name: UserName | None = None) -> str:
     """mrkdwn as a person would read it in a terminal."""
+    text = _EMOJI_RE.sub(lambda m: EMOJI.get(m.group(0), m.group(0)), text)
     text = _SPECIAL_RE.sub(lambda m: _special(m, user_name), text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return text.replace(WORD_JOINER, "")

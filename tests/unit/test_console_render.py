@@ -23,15 +23,15 @@ def standup(**kw: Any) -> Conference:
 def test_status_as_text_with_numbered_buttons() -> None:
     text, refs = to_text(render.status(standup(), NOW).blocks)
     assert text.split("\n") == [
-        "*Standup* · :unlock: Unlocked",
+        "*Standup* · 🔓 Unlocked",
         "2 in the call (1 member, 1 moderator) · running 1m",
         "[1 Lock] [2 Mute all] [3 Kick all]",
         DIVIDER,
         "*Ada* · +1 555 0100",
-        ":mute: muted · in call 1m",
+        "🔇 muted · in call 1m",
         "[4 Unmute] [5 Deaf] [6 Kick]",
         "*Grace*",
-        ":star: moderator · in call 30s",
+        "★ moderator · in call 30s",
         "[7 Mute] [8 Deaf] [9 Kick]",
         f"{CONTEXT_PREFIX}`/conf status` refreshes this list",
     ]
