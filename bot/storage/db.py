@@ -80,6 +80,15 @@ audit = sa.Table(
     sa.Column("detail", sa.String(500), nullable=True),
 )
 
+lease = sa.Table(
+    "lease",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
 # Each migration is the list of tables it creates (later ones may add columns with DDL text).
 MIGRATIONS: Sequence[Sequence[sa.Table]] = ((watches, anchors, schedules, audit),)
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -114,6 +123,11 @@ async def migrate(engine: AsyncEngine) -> int:
             )
         for tables in MIGRATIONS[found:]:
             await conn.run_sync(_create, list(tables))
+        if found == 0:
+            # The one lease row exists from the start, so taking it is a plain conditional UPDATE.
+            await conn.execute(
+                lease.insert().values(name="owner", holder="", epoch=0, expires_at=0.0)
+            )
         await conn.execute(schema_version.delete())
         await conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
     return found

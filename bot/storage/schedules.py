@@ -217,7 +217,7 @@ class ScheduleStore:
             schedules.update()
             .where(
                 (schedules.c.id == schedule_id)
-                & (schedules.c.next_run == schedules.c.next_run)
+                & (schedules.c.next_run == due)
                 & schedules.c.active.is_(True)
             )
             .values(**values)

@@ -1,4 +1,4 @@
-"""The command line as a newcomer and an operator use it: demo with piped input, check, simulator."""
+"""The command line as a newcomer and an operator use it: the demo with piped input, check."""
 
 from __future__ import annotations
 
