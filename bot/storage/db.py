@@ -90,7 +90,7 @@ lease = sa.Table(
 )
 
 # Each migration is the list of tables it creates (later ones may add columns with DDL text).
-MIGRATIONS: Sequence[Sequence[sa.Table]] = ((watches, anchors, schedules, audit),)
+MIGRATIONS: Sequence[Sequence[sa.Table]] = ((watches, anchors, schedules, audit, lease),)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
