@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 import signal
+import socket
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Settings
@@ -16,15 +19,21 @@ from bot.frontend import Frontend
 from bot.kazoo.rest import KazooClient
 from bot.metrics import LIVE, exposition
 from bot.notices import Notices
+from bot.ownership import Ownership
+from bot.scheduling import Scheduler
 from bot.service import Service
 from bot.slack.app import Gateway, Inflight, build_app, web_client
 from bot.slack.identity import Directory
 from bot.slack.poster import SlackPoster
+from bot.slack.render import Message
+from bot.storage.lease import Lease
 from bot.storage.store import Store
 from bot.tracker import Tracker
 
 log = logging.getLogger("bot.app")
 
+# How often the owner re-reads the schedules table (schedules made through other replicas).
+SCHEDULE_REFRESH = 5.0
 # How long shutdown waits for commands already acknowledged to finish.
 DRAIN_SECONDS = 10.0
 
@@ -47,16 +56,27 @@ def policy(settings: Settings) -> RightsPolicy:
     )
 
 
-async def apply_watches(store: Store, tracker: Tracker, notices: Notices) -> None:
-    """Make the stream and the notices follow the persisted watches exactly."""
+async def apply_watches(
+    store: Store, tracker: Tracker, notices: Notices, scheduler: Scheduler | None = None
+) -> None:
+    """Make the stream and the notices follow the persisted watches (and schedules) exactly."""
     watches = await store.watches()
     await notices.set_watches([(w.channel_id, w.conference_id, w.talking) for w in watches])
-    tracker.track({w.conference_id for w in watches})
+    meetings = scheduler.meeting_conferences() if scheduler is not None else frozenset()
+    tracker.track({w.conference_id for w in watches} | meetings)
+
+
+def replica_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 @dataclass
 class Bot:
-    """Every long-lived part, wired; `run()` drives them until `stop()`."""
+    """Every long-lived part, wired; `run()` drives them until `stop` is set.
+
+    Every replica serves Slack. The one holding the lease (see `bot.ownership`) also runs the Kazoo
+    stream, the live notices and the scheduler; the others stand by to take over.
+    """
 
     settings: Settings
     store: Store
@@ -68,26 +88,55 @@ class Bot:
     gateway: Gateway
     inflight: Inflight
     notices: Notices
+    scheduler: Scheduler
+    ownership: Ownership
+    owner_tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    async def build(cls, settings: Settings) -> Bot:
+    async def build(cls, settings: Settings, *, name: str | None = None) -> Bot:
         store = await Store.open(settings.CONFBOT_DATABASE_URL)
         kazoo = kazoo_client(settings)
         engine = Engine()
         tracker = Tracker(kazoo, engine, ws_url=settings.KAZOO_WS_URL)
         rights = policy(settings)
-
         assert settings.SLACK_BOT_TOKEN is not None
         client = web_client(settings.SLACK_BOT_TOKEN.get_secret_value(), settings.SLACK_API_URL)
+        poster = SlackPoster(client)
+        holder: list[Bot] = []
+
+        def owner() -> bool:
+            return bool(holder) and holder[0].ownership.is_owner
+
         notices = Notices(
-            store, SlackPoster(client), engine.conference, command=settings.CONFBOT_COMMAND
+            store, poster, engine.conference, command=settings.CONFBOT_COMMAND, allowed=owner
+        )
+
+        async def report(channel_id: str, line: str) -> None:
+            await poster.post(channel_id, Message(text=line, blocks=[]))
+
+        scheduler = Scheduler(
+            store.engine,
+            kazoo.conference_action,
+            report,
+            grace=settings.CONFBOT_MISFIRE_GRACE,
+            refresh_every=SCHEDULE_REFRESH,
+            command=settings.CONFBOT_COMMAND,
         )
         engine.listen(notices.on_changes)
+        engine.listen(scheduler.on_changes)
 
         async def watches_changed() -> None:
-            await apply_watches(store, tracker, notices)
+            await apply_watches(store, tracker, notices, scheduler)
 
-        service = Service(kazoo, engine, store, rights, on_watches_changed=watches_changed)
+        service = Service(
+            kazoo,
+            engine,
+            store,
+            rights,
+            on_watches_changed=watches_changed,
+            scheduler=scheduler,
+            default_tz=settings.timezone,
+        )
         inflight = Inflight()
         frontend = Frontend(
             service, Directory(client, rights.groups), command=settings.CONFBOT_COMMAND
@@ -106,6 +155,30 @@ class Bot:
         app_token = (
             settings.SLACK_APP_TOKEN.get_secret_value() if settings.SLACK_APP_TOKEN else None
         )
+        gateway = Gateway(
+            slack_app,
+            app_token=app_token,
+            port=settings.CONFBOT_HTTP_PORT,
+            health=lambda: (False, {}),
+            metrics=exposition,
+        )
+
+        async def acquired() -> None:
+            await holder[0].start_owning()
+
+        async def lost() -> None:
+            await holder[0].stop_owning()
+
+        async def tick() -> None:
+            # Watches and schedules made through other replicas reach the owner here.
+            await watches_changed()
+
+        ownership = Ownership(
+            Lease(store.engine, name or replica_name()),
+            on_acquire=acquired,
+            on_lose=lost,
+            on_tick=tick,
+        )
         bot = cls(
             settings=settings,
             store=store,
@@ -114,19 +187,27 @@ class Bot:
             tracker=tracker,
             service=service,
             frontend=frontend,
-            gateway=Gateway(
-                slack_app,
-                app_token=app_token,
-                port=settings.CONFBOT_HTTP_PORT,
-                health=lambda: (False, {}),
-                metrics=exposition,
-            ),
+            gateway=gateway,
             inflight=inflight,
             notices=notices,
+            scheduler=scheduler,
+            ownership=ownership,
         )
-        bot.gateway.health = bot.health
+        holder.append(bot)
+        gateway.health = bot.health
         bot.expose_live_metrics()
         return bot
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        owner = self.ownership.is_owner
+        stream_ok = self.tracker.connected if owner else True
+        slack_ok = self.gateway.slack_connected
+        return stream_ok and slack_ok, {
+            "role": "owner" if owner else "standby",
+            "kazoo_stream": ("up" if self.tracker.connected else "down") if owner else "standby",
+            "slack": "up" if slack_ok else "down",
+            "watched_conferences": len(self.tracker.stream.watched),
+        }
 
     def expose_live_metrics(self) -> None:
         LIVE.add(
@@ -147,24 +228,43 @@ class Bot:
             "Conferences watched by at least one channel.",
             lambda: float(len(self.tracker.stream.watched)),
         )
+        LIVE.add(
+            "confbot_lease_owner",
+            "gauge",
+            "1 while this replica owns the Kazoo stream, the notices and the scheduler.",
+            lambda: float(self.ownership.is_owner),
+        )
 
-    def health(self) -> tuple[bool, dict[str, Any]]:
-        kazoo_ok = self.tracker.connected or not self.tracker.stream.watched
-        slack_ok = self.gateway.slack_connected
-        return kazoo_ok and slack_ok, {
-            "kazoo_stream": "up" if self.tracker.connected else "down",
-            "slack": "up" if slack_ok else "down",
-            "watched_conferences": len(self.tracker.stream.watched),
-        }
+    async def start_owning(self) -> None:
+        """Took the lease: stream, notices and scheduler start, from the database's state."""
+        self.engine.reset()
+        await apply_watches(self.store, self.tracker, self.notices, self.scheduler)
+        self.owner_tasks = [
+            asyncio.create_task(self.tracker.run(), name="kazoo-stream"),
+            asyncio.create_task(self.notices.run(), name="notices"),
+        ]
+        await self.scheduler.start()
+        await apply_watches(self.store, self.tracker, self.notices, self.scheduler)
+
+    async def stop_owning(self) -> None:
+        """Lost (or gave up) the lease: stop acting at once."""
+        tasks, self.owner_tasks = self.owner_tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        await self.scheduler.stop()
+        await self.notices.set_watches([])
+        self.tracker.track(())
+        self.engine.reset()
 
     async def run(self, stop: asyncio.Event) -> None:
         tasks: list[asyncio.Task[None]] = []
         try:
             tasks.append(asyncio.create_task(self.engine.run(), name="engine"))
-            tasks.append(asyncio.create_task(self.tracker.run(), name="kazoo-stream"))
-            tasks.append(asyncio.create_task(self.notices.run(), name="notices"))
-            await apply_watches(self.store, self.tracker, self.notices)
             await self.gateway.start()
+            tasks.append(asyncio.create_task(self.ownership.run(), name="lease"))
             log.info(
                 "confbot is running (%s mode)", "socket" if self.settings.socket_mode else "HTTP"
             )
@@ -173,12 +273,15 @@ class Bot:
             if not await self.inflight.wait_idle(DRAIN_SECONDS):
                 log.warning("some work did not finish within %.0fs", DRAIN_SECONDS)
         finally:
-            await self.gateway.stop()
-            for task in tasks:
+            for task in tasks[1:]:
                 task.cancel()
-            for task in tasks:
                 with suppress(asyncio.CancelledError):
                     await task
+            await self.ownership.release()
+            await self.gateway.stop()
+            tasks[0].cancel()
+            with suppress(asyncio.CancelledError):
+                await tasks[0]
             await self.kazoo.aclose()
             await self.store.close()
 

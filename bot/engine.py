@@ -61,6 +61,10 @@ class Engine:
                     log.exception("a change listener failed")
         return changes
 
+    def reset(self) -> None:
+        """Forget all live state (a replica that loses or takes the lease starts from REST)."""
+        self._registry.clear()
+
     # --- reads --------------------------------------------------------------------------------
 
     def conference(self, conference_id: str) -> Conference | None:

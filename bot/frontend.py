@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.domain import grammar
 from bot.domain.commands import Right
@@ -28,14 +30,18 @@ from bot.errors import (
     PermissionDenied,
 )
 from bot.metrics import COMMANDS
+from bot.scheduling import ScheduleInfo
 from bot.service import (
     Acted,
     HelpShown,
     Listed,
     Result,
+    Scheduled,
+    SchedulesListed,
     Service,
     Shown,
     Unchanged,
+    Unscheduled,
     Watching,
     command_word,
 )
@@ -153,10 +159,47 @@ class Frontend:
             )
             line = f"<@{actor.user_id}> started watching *{name}* in this channel{extra}"
             return Reply(private=render.result(private), channel_line=line if result.new else None)
+        if isinstance(result, Scheduled | SchedulesListed | Unscheduled):
+            return self._schedules(actor, result)
         names = ", ".join(f"*{untrusted(c.name)}*" for c in result.conferences)
         return Reply(
             private=render.result(f"This channel no longer watches {names}."),
             channel_line=f"<@{actor.user_id}> stopped watching {names} in this channel",
+        )
+
+    def _schedules(self, actor: Actor, result: Scheduled | SchedulesListed | Unscheduled) -> Reply:
+        if isinstance(result, SchedulesListed):
+            lines = [_schedule_line(info, result.tz) for info in result.schedules]
+            return Reply(
+                private=render.listing(
+                    "*Scheduled actions*",
+                    lines,
+                    empty=f"Nothing is scheduled. `{self.command_name} schedule lock CONF WHEN` "
+                    "adds one.",
+                )
+            )
+        info = result.schedule
+        name = untrusted(info.conference_name)
+        if isinstance(result, Unscheduled):
+            return Reply(
+                private=render.result(
+                    f"Removed *{info.id}*: {info.action} *{name}* {info.describe}."
+                ),
+                channel_line=f"<@{actor.user_id}> removed the scheduled {info.action} of *{name}* "
+                f"({info.describe}, id {info.id})",
+            )
+        when = (
+            "every time it starts"
+            if info.meeting_relative
+            else f"next run {_local(info.next_run, result.tz)}"
+        )
+        return Reply(
+            private=render.result(
+                f"Scheduled *{info.id}*: {info.action} *{name}* {info.describe}; {when}. "
+                f"`{self.command_name} unschedule {info.id}` removes it."
+            ),
+            channel_line=f"<@{actor.user_id}> scheduled a {info.action} of *{name}* "
+            f"({info.describe}, id {info.id})",
         )
 
     def _acted(self, actor: Actor, result: Acted) -> Reply:
@@ -220,3 +263,24 @@ def _outcome(exc: BotError) -> str:
     if isinstance(exc, KazooError):
         return "kazoo_error"
     return "error"
+
+
+def _local(ts: float | None, tz: ZoneInfo) -> str:
+    """A run time as the user reads it: in their time zone, naming it."""
+    if ts is None:
+        return "not planned"
+    moment = datetime.fromtimestamp(ts, tz)
+    return f"{moment:%a} {moment.day} {moment:%b %H:%M} {moment.tzname()} ({tz.key})"
+
+
+def _schedule_line(info: ScheduleInfo, tz: ZoneInfo) -> str:
+    if info.meeting_relative:
+        nxt = "every time it starts"
+        if info.next_run is not None:
+            nxt += f", next {_local(info.next_run, tz)}"
+    else:
+        nxt = f"next {_local(info.next_run, tz)}"
+    return (
+        f"• *{info.id}* {info.action} *{untrusted(info.conference_name)}* · {info.describe} · "
+        f"{nxt} · by <@{info.created_by}> · reports in <#{info.channel_id}>"
+    )

@@ -117,6 +117,7 @@ class Notices:
         edits_per_minute: float = EDITS_PER_MINUTE,
         batch_window: float = BATCH_WINDOW,
         command: str = "/conf",
+        allowed: Callable[[], bool] = lambda: True,
     ) -> None:
         self.store = store
         self.poster = poster
@@ -126,6 +127,8 @@ class Notices:
         self.post_interval = post_interval
         self.batch_window = batch_window
         self.command = command
+        # Checked before every post and edit: a replica that lost the lease must not speak.
+        self.allowed = allowed
         now = monotonic()
         self._edits = _Bucket(edits_per_minute / 60.0, EDIT_BURST, EDIT_BURST, now)
         self._feeds: dict[tuple[str, str], Feed] = {}
@@ -268,6 +271,8 @@ class Notices:
     async def flush(self) -> float:
         """Pay what can be paid now; return how long until the next thing falls due."""
         now = self.monotonic()
+        if not self.allowed():
+            return 1.0
         if self._first_owed is not None and now - self._first_owed < self.batch_window:
             return self.batch_window - (now - self._first_owed)
         self._first_owed = None
@@ -305,6 +310,7 @@ class Notices:
         return self.post_interval
 
     async def _post_lines(self, feed: Feed) -> None:
+        owed = (feed.joins, feed.leaves, feed.talkers)
         lines = []
         if feed.joins:
             lines.append(render.joined_line(feed.joins, feed.name))
@@ -312,12 +318,18 @@ class Notices:
             lines.append(render.left_line(feed.leaves, feed.name))
         if feed.talkers:
             lines.append(render.talking_line(feed.talkers, feed.name))
-        text = "\n".join(lines)
-        await self.poster.post(feed.channel_id, Message(text=text, blocks=[]))
         feed.joins, feed.leaves, feed.talkers = [], [], []
-        if feed.needs_post:
-            return
+        # Who was announced is saved before the post: if this replica dies between the two, the
+        # next owner skips this batch rather than repeating it (at most once, never twice).
         await self._save(feed)
+        try:
+            await self.poster.post(feed.channel_id, Message(text="\n".join(lines), blocks=[]))
+        except BaseException:
+            # Not posted (a 429, an error, shutdown): owed again, ahead of anything newer.
+            feed.joins = owed[0] + feed.joins
+            feed.leaves = owed[1] + feed.leaves
+            feed.talkers = owed[2] + feed.talkers
+            raise
 
     async def _post_status(self, feed: Feed) -> None:
         conference = self.conference(feed.conference_id)

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import commands as cmd
 from bot.domain.commands import ConferenceAction, ParticipantAction, Right
@@ -22,8 +23,11 @@ from bot.engine import Engine
 from bot.errors import CommandError
 from bot.kazoo.rest import KazooClient
 from bot.kazoo.translate import conference_from_rest, directory_from_rest
+from bot.scheduling import ScheduleInfo, Scheduler
 from bot.slack.escape import untrusted
 from bot.storage.store import AuditRow, Store
+
+UTC = ZoneInfo("UTC")
 
 # How long a conference listing may be reused to resolve names before asking Kazoo again.
 DIRECTORY_TTL = 30.0
@@ -76,7 +80,35 @@ class Unwatched:
     conferences: tuple[Conference, ...]
 
 
-Result = Shown | Listed | HelpShown | Acted | Unchanged | Watching | Unwatched
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    schedule: ScheduleInfo
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulesListed:
+    schedules: tuple[ScheduleInfo, ...]
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Unscheduled:
+    schedule: ScheduleInfo
+
+
+Result = (
+    Shown
+    | Listed
+    | HelpShown
+    | Acted
+    | Unchanged
+    | Watching
+    | Unwatched
+    | Scheduled
+    | SchedulesListed
+    | Unscheduled
+)
 
 WatchesChanged = Callable[[], Awaitable[None]]
 
@@ -95,6 +127,8 @@ class Service:
         *,
         clock: Callable[[], float] = time.time,
         on_watches_changed: WatchesChanged = _nothing,
+        scheduler: Scheduler | None = None,
+        default_tz: ZoneInfo = UTC,
     ) -> None:
         self.kazoo = kazoo
         self.engine = engine
@@ -102,6 +136,8 @@ class Service:
         self.policy = policy
         self.clock = clock
         self.on_watches_changed = on_watches_changed
+        self.scheduler = scheduler
+        self.default_tz = default_tz
         self._directory_at: float | None = None
 
     # --- entry points ---------------------------------------------------------------------------
@@ -110,7 +146,7 @@ class Service:
         """Check the actor's right, then carry the command out. Raises `BotError` for users."""
         check(actor, command.right, self.policy, command_word(command))
         result = await self._dispatch(actor, command, channel_id)
-        if isinstance(result, Acted | Watching | Unwatched):
+        if isinstance(result, Acted | Watching | Unwatched | Scheduled | Unscheduled):
             await self._audit(actor, channel_id, result)
         return result
 
@@ -137,7 +173,44 @@ class Service:
             return await self.watch(actor, command, channel_id)
         if isinstance(command, cmd.Unwatch):
             return await self.unwatch(command, channel_id)
-        raise CommandError(f"`{command_word(command)}` is not available yet.")
+        return await self._schedules(actor, command, channel_id)
+
+    # --- schedules ------------------------------------------------------------------------------
+
+    def timezone(self, actor: Actor) -> ZoneInfo:
+        """The actor's Slack time zone, else CONFBOT_TIMEZONE."""
+        if actor.tz:
+            try:
+                return ZoneInfo(actor.tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return self.default_tz
+
+    async def _schedules(self, actor: Actor, command: cmd.Command, channel_id: str) -> Result:
+        if self.scheduler is None:
+            raise CommandError("Schedules are not available here.")
+        tz = self.timezone(actor)
+        if isinstance(command, cmd.Schedule):
+            conference = await self.find(command.conference, channel_id)
+            info = await self.scheduler.add(
+                action=command.action.value,
+                conference_id=conference.conference_id,
+                conference_name=conference.name,
+                when=command.when,
+                tz=tz,
+                created_by=actor.user_id,
+                channel_id=channel_id,
+            )
+            # A meeting-relative rule needs that conference's events.
+            await self.on_watches_changed()
+            return Scheduled(info, tz)
+        if isinstance(command, cmd.Schedules):
+            return SchedulesListed(tuple(await self.scheduler.list()), tz)
+        if isinstance(command, cmd.Unschedule):
+            info = await self.scheduler.remove(command.schedule_id)
+            await self.on_watches_changed()
+            return Unscheduled(info)
+        raise CommandError(f"`{command_word(command)}` is not available.")
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -314,6 +387,11 @@ class Service:
             target = result.target.name if result.target else None
         elif isinstance(result, Watching):
             action, conference, target = "watch", result.conference, None
+        elif isinstance(result, Scheduled | Unscheduled):
+            info = result.schedule
+            word = "schedule" if isinstance(result, Scheduled) else "unschedule"
+            conference = Conference(info.conference_id, info.conference_name)
+            action, target = word, f"{info.id}: {info.action} {info.rule}"
         elif isinstance(result, Unwatched):
             for conference in result.conferences:
                 await self._audit_row(actor, channel_id, "unwatch", conference, None)

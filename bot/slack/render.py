@@ -619,6 +619,15 @@ def audit_line(
     return f"<@{actor_user_id}> {verb} {who} {preposition} *{conference}*"
 
 
+def listing(title: str, lines: Sequence[str], *, empty: str) -> Message:
+    """A titled list of our own mrkdwn lines (PBX parts already escaped), e.g. `schedules`."""
+    if not lines:
+        return result(empty)
+    blocks = [_section(title, "title")]
+    blocks.extend(_listing(lines, prefix="item", max_lines=len(lines), max_sections=MAX_BLOCKS - 2))
+    return Message(text=_fit(f"{title}: {len(lines)}", MAX_FALLBACK_TEXT), blocks=blocks)
+
+
 def error(text: str) -> Message:
     """An ephemeral refusal or failure. ``text`` is our mrkdwn; PBX parts already escaped."""
     return Message(
