@@ -114,9 +114,12 @@ class Bot:
         async def report(channel_id: str, line: str) -> None:
             await poster.post(channel_id, Message(text=line, blocks=[]))
 
+        async def act(action: str, conference_id: str) -> None:
+            await kazoo.conference_action(conference_id, action)
+
         scheduler = Scheduler(
             store.engine,
-            kazoo.conference_action,
+            act,
             report,
             grace=settings.CONFBOT_MISFIRE_GRACE,
             refresh_every=SCHEDULE_REFRESH,
