@@ -8,11 +8,14 @@ import os
 import secrets
 import signal
 import socket
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Settings
+from bot.domain.events import ConferenceRestored
+from bot.domain.model import Conference
 from bot.domain.permissions import RightsPolicy
 from bot.engine import Engine
 from bot.frontend import Frontend
@@ -107,8 +110,16 @@ class Bot:
         def owner() -> bool:
             return bool(holder) and holder[0].ownership.is_owner
 
+        def restore(conference: Conference) -> None:
+            engine.submit(ConferenceRestored(conference, time.time()))
+
         notices = Notices(
-            store, poster, engine.conference, command=settings.CONFBOT_COMMAND, allowed=owner
+            store,
+            poster,
+            engine.conference,
+            command=settings.CONFBOT_COMMAND,
+            allowed=owner,
+            restore=restore,
         )
 
         async def report(channel_id: str, line: str) -> None:
@@ -129,7 +140,9 @@ class Bot:
         engine.listen(scheduler.on_changes)
 
         async def watches_changed() -> None:
-            await apply_watches(store, tracker, notices, scheduler)
+            # Only the owner follows conferences; the others leave it to the owner's next tick.
+            if owner():
+                await apply_watches(store, tracker, notices, scheduler)
 
         service = Service(
             kazoo,
@@ -174,7 +187,7 @@ class Bot:
 
         async def tick() -> None:
             # Watches and schedules made through other replicas reach the owner here.
-            await watches_changed()
+            await apply_watches(store, tracker, notices, scheduler)
 
         ownership = Ownership(
             Lease(store.engine, name or replica_name()),
@@ -241,6 +254,9 @@ class Bot:
     async def start_owning(self) -> None:
         """Took the lease: stream, notices and scheduler start, from the database's state."""
         self.engine.reset()
+        # Feeds are rebuilt from the anchors, which restore the saved conferences into the
+        # engine before the stream's first resync diffs Kazoo's state against them.
+        await self.notices.set_watches([])
         await apply_watches(self.store, self.tracker, self.notices, self.scheduler)
         self.owner_tasks = [
             asyncio.create_task(self.tracker.run(), name="kazoo-stream"),

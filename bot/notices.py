@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.domain.codec import conference_from_dict, conference_to_dict
 from bot.domain.events import (
     Change,
     FlagsChanged,
@@ -63,7 +64,8 @@ class Feed:
     talking_lines: bool = False
     meeting_id: str | None = None
     ts: str | None = None
-    announced: set[str] = field(default_factory=set)
+    # participant key -> name, for everyone whose join this channel was told about
+    announced: dict[str, str] = field(default_factory=dict)
     needs_post: bool = False  # a new status message for a new meeting
     dirty: bool = False  # the status message should be re-rendered
     last_edit: float = 0.0
@@ -118,6 +120,7 @@ class Notices:
         batch_window: float = BATCH_WINDOW,
         command: str = "/conf",
         allowed: Callable[[], bool] = lambda: True,
+        restore: Callable[[Conference], None] = lambda conference: None,
     ) -> None:
         self.store = store
         self.poster = poster
@@ -129,6 +132,8 @@ class Notices:
         self.command = command
         # Checked before every post and edit: a replica that lost the lease must not speak.
         self.allowed = allowed
+        # Hands a conference saved with an anchor back to the engine (see bot.domain.codec).
+        self.restore = restore
         now = monotonic()
         self._edits = _Bucket(edits_per_minute / 60.0, EDIT_BURST, EDIT_BURST, now)
         self._feeds: dict[tuple[str, str], Feed] = {}
@@ -176,9 +181,23 @@ class Notices:
 
     async def _load(self, feed: Feed) -> None:
         anchor = await self.store.anchor(feed.channel_id, feed.conference_id)
-        if anchor is not None and not anchor.ended:
-            feed.meeting_id, feed.ts = anchor.meeting_id, anchor.ts
-            feed.announced = set(json.loads(anchor.announced or "[]"))
+        if anchor is None or anchor.ended:
+            feed.loaded = True
+            return
+        feed.meeting_id, feed.ts = anchor.meeting_id, anchor.ts
+        try:
+            state = json.loads(anchor.state or "{}")
+            feed.announced = {str(k): str(v) for k, v in state.get("announced", {}).items()}
+            saved = state.get("conference")
+            if saved is not None:
+                conference = conference_from_dict(saved)
+                feed.name = conference.name
+                self.restore(conference)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # A damaged anchor costs the dedupe of one meeting, never the notices themselves.
+            log.warning(
+                "ignoring the saved state of %s in %s: %s", feed.conference_id, feed.channel_id, exc
+            )
         feed.loaded = True
 
     # --- changes in (called by the engine, synchronously) ----------------------------------------
@@ -203,7 +222,7 @@ class Notices:
         elif isinstance(change, Joined):
             key = participant_key(change.participant)
             if key not in feed.announced:
-                feed.announced.add(key)
+                feed.announced[key] = _display(change.participant)
                 # The roster found when a watch begins is shown, not announced.
                 if not (change.resync and feed.needs_post):
                     feed.joins.append(_display(change.participant))
@@ -211,7 +230,7 @@ class Notices:
         elif isinstance(change, Left):
             key = participant_key(change.participant)
             if key in feed.announced:
-                feed.announced.discard(key)
+                del feed.announced[key]
                 feed.leaves.append(_display(change.participant))
             feed.dirty = True
         elif isinstance(change, FlagsChanged):
@@ -231,7 +250,7 @@ class Notices:
             return
         feed.meeting_id = meeting.meeting_id
         feed.ts = None
-        feed.announced = set()
+        feed.announced = {}
         feed.needs_post = True
         feed.dirty = False
 
@@ -246,7 +265,7 @@ class Notices:
         feed.needs_post = False
         feed.dirty = False
         feed.meeting_id = None
-        feed.announced = set()
+        feed.announced = {}
 
     def _talker(self, feed: Feed, participant: Participant, at: float) -> None:
         key = participant_key(participant)
@@ -415,13 +434,17 @@ class Notices:
     async def _save(self, feed: Feed) -> None:
         if feed.ts is None or feed.meeting_id is None:
             return
+        state: dict[str, object] = {"announced": feed.announced}
+        conference = self.conference(feed.conference_id)
+        if conference is not None and conference.meeting is not None:
+            state["conference"] = conference_to_dict(conference)
         anchor = AnchorRow(
             feed.channel_id,
             feed.conference_id,
             feed.meeting_id,
             feed.ts,
             False,
-            json.dumps(sorted(feed.announced)),
+            json.dumps(state, separators=(",", ":")),
         )
         await self.store.set_anchor(anchor, at=self.clock())
 

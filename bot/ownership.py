@@ -58,7 +58,12 @@ class Ownership:
 
     async def run(self) -> None:
         while True:
-            await self.step()
+            try:
+                await self.step()
+            except Exception:
+                # A failure while starting or ticking must not end the lease loop: the deadline
+                # logic still has to run, or an owner could act without a lease.
+                log.exception("the lease loop hit an error; carrying on")
             await asyncio.sleep(self._pause())
 
     def _pause(self) -> float:

@@ -86,6 +86,8 @@ class Tracker:
         """Subscribe to exactly these conferences (at once when connected, else on connect)."""
         before = self.stream.watched
         wanted = frozenset(conference_ids)
+        if wanted != before:
+            log.info("following %d conference(s) on the Kazoo event stream", len(wanted))
         self.stream.set_watched(wanted)
         added = wanted - before
         if added and self.stream.connected:

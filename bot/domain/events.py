@@ -90,6 +90,14 @@ class DirectoryListed:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class ConferenceRestored:
+    """State saved by a previous owner (or before a restart), to diff the next snapshot against."""
+
+    conference: Conference
+    at: float
+
+
 Event = (
     ParticipantJoined
     | ParticipantLeft
@@ -99,6 +107,7 @@ Event = (
     | ConferenceEnded
     | ConferenceSnapshot
     | DirectoryListed
+    | ConferenceRestored
 )
 
 # --- changes: engine -> notices -----------------------------------------------------------------

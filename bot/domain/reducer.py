@@ -18,6 +18,7 @@ from bot.domain.events import (
     Change,
     ConferenceEnded,
     ConferenceInfo,
+    ConferenceRestored,
     ConferenceSnapshot,
     ConferenceStarted,
     DirectoryListed,
@@ -42,6 +43,12 @@ def reduce(registry: Registry, event: Event) -> list[Change]:
     """Apply one event to the registry (owned by the single writer) and return what changed."""
     if isinstance(event, DirectoryListed):
         return _apply_directory(registry, event)
+    if isinstance(event, ConferenceRestored):
+        # Only into a registry that knows nothing newer: live state always wins over saved.
+        known = registry.get(event.conference.conference_id)
+        if known is None or known.meeting is None:
+            registry[event.conference.conference_id] = event.conference
+        return []
     conference_id = (
         event.info.conference_id if isinstance(event, ConferenceSnapshot) else (event.conference_id)
     )
@@ -54,8 +61,8 @@ def reduce(registry: Registry, event: Event) -> list[Change]:
 
 def apply(conference: Conference | None, event: Event) -> tuple[Conference | None, list[Change]]:
     """Apply one conference event to one conference; `None` means not known yet."""
-    if isinstance(event, DirectoryListed):
-        raise TypeError("DirectoryListed applies to the registry, not to one conference")
+    if isinstance(event, DirectoryListed | ConferenceRestored):
+        raise TypeError(f"{type(event).__name__} applies to the registry, not one conference")
     if isinstance(event, ConferenceSnapshot):
         return _apply_snapshot(conference, event)
     conf = conference or Conference(conference_id=event.conference_id, name=event.conference_id)

@@ -40,9 +40,9 @@ anchors = sa.Table(
     sa.Column("meeting_id", sa.String(128), nullable=False),
     sa.Column("ts", sa.String(32), nullable=False),
     sa.Column("ended", sa.Boolean, nullable=False, default=False),
-    # JSON list of the callers whose join was announced, so no join is announced twice, even
-    # across restarts, and a leave only for someone whose join was.
-    sa.Column("announced", sa.Text, nullable=False, default="[]"),
+    # JSON: the callers whose join was announced (so none is announced twice, and a leave only
+    # for someone whose join was) and the conference as last shown (restored by the next owner).
+    sa.Column("state", sa.Text, nullable=False, default="{}"),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 

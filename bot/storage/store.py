@@ -25,7 +25,7 @@ class AnchorRow:
     meeting_id: str
     ts: str
     ended: bool
-    announced: str = "[]"
+    state: str = "{}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ class Store:
             anchors.c.meeting_id,
             anchors.c.ts,
             anchors.c.ended,
-            anchors.c.announced,
+            anchors.c.state,
         ).where((anchors.c.channel_id == channel_id) & (anchors.c.conference_id == conference_id))
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
@@ -124,7 +124,7 @@ class Store:
                 "meeting_id": row.meeting_id,
                 "ts": row.ts,
                 "ended": row.ended,
-                "announced": row.announced,
+                "state": row.state,
                 "updated_at": at,
             }
             result = await conn.execute(anchors.update().where(key).values(**values))

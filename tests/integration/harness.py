@@ -45,6 +45,40 @@ class Harness:
         ]
 
 
+def notice_lines(slack: FakeSlack, channel: str = CHANNEL) -> list[str]:
+    """The join/leave/talking lines posted so far (not status messages or audit lines)."""
+    found = []
+    for call in slack.calls_to("chat.postMessage"):
+        if call.args.get("channel") != channel or call.args.get("blocks"):
+            continue
+        if not (call.response or {}).get("ok"):
+            continue
+        for line in str(call.args["text"]).split("\n"):
+            if " joined " in line or " left " in line or " talking " in line:
+                found.append(line)
+    return found
+
+
+def notice_status_posts(slack: FakeSlack, channel: str = CHANNEL) -> list[Any]:
+    """The live status messages posted (one per meeting), oldest first."""
+    return [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if c.args.get("channel") == channel
+        and c.args.get("blocks")
+        and (c.response or {}).get("ok")
+    ]
+
+
+def notice_status_text(slack: FakeSlack, channel: str = CHANNEL) -> str:
+    """The newest live status message as the channel shows it now ("" before there is one)."""
+    posts = notice_status_posts(slack, channel)
+    if not posts:
+        return ""
+    message = slack.message(channel, posts[-1].response["ts"])
+    return "" if message is None else str(message.blocks)
+
+
 async def wait_until(
     predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition"
 ) -> None:

@@ -11,6 +11,9 @@ from tests.integration.harness import (
     GRACE,
     Harness,
     bot_in,
+    notice_lines,
+    notice_status_posts,
+    notice_status_text,
     running_bot,
     wait_until,
     world,
@@ -22,27 +25,11 @@ def texts(h: Harness) -> list[str]:
 
 
 def lines(h: Harness) -> list[str]:
-    """The join/leave/talking lines posted so far (not the status message or audit lines)."""
-    found = []
-    for call in h.slack.calls_to("chat.postMessage"):
-        if call.args.get("channel") != CHANNEL or call.args.get("blocks"):
-            continue
-        if not (call.response or {}).get("ok"):
-            continue
-        for line in str(call.args["text"]).split("\n"):
-            if " joined " in line or " left " in line or " talking " in line:
-                found.append(line)
-    return found
+    return notice_lines(h.slack)
 
 
 def status_posts(h: Harness) -> list[Any]:
-    return [
-        c
-        for c in h.slack.calls_to("chat.postMessage")
-        if c.args.get("channel") == CHANNEL
-        and c.args.get("blocks")
-        and (c.response or {}).get("ok")
-    ]
+    return notice_status_posts(h.slack)
 
 
 async def watch(h: Harness, text: str = "watch Standup") -> None:
@@ -53,11 +40,7 @@ async def watch(h: Harness, text: str = "watch Standup") -> None:
 
 
 def status_text(h: Harness) -> str:
-    """The live status message as the channel shows it now."""
-    (post,) = status_posts(h)[-1:]
-    message = h.slack.message(CHANNEL, post.response["ts"])
-    assert message is not None
-    return str(message.blocks)
+    return notice_status_text(h.slack)
 
 
 async def test_watch_a_running_meeting_then_joins_leaves_and_summary(tmp_path: Path) -> None:
@@ -106,7 +89,7 @@ async def test_a_burst_of_joins_is_one_line_and_the_final_state_is_exact(tmp_pat
 
 
 def status_text_or_empty(h: Harness) -> str:
-    return status_text(h) if status_posts(h) else ""
+    return notice_status_text(h.slack) if status_posts(h) else ""
 
 
 def _count(line: str) -> int:
@@ -161,17 +144,25 @@ async def test_restart_mid_meeting_keeps_editing_the_same_message(tmp_path: Path
         async with bot_in(w, database) as h:
             await watch(h)
             h.sim.join(h.standup, "Ada", "+15550100")
-            await wait_until(lambda: any("Ada joined" in t for t in lines(h)), what="join line")
+            bob = h.sim.join(h.standup, "Bob", "+15550109")
+            await wait_until(
+                lambda: "Bob" in " ".join(lines(h)) and "Ada" in " ".join(lines(h)),
+                what="join lines",
+            )
             await wait_until(lambda: "Ada" in status_text_or_empty(h), what="first status")
             first_ts = status_posts(h)[0].response["ts"]
-        # While the bot is down, Grace joins.
+        # While the bot is down, Grace joins and Bob (who was announced) leaves.
         h.sim.join(h.standup, "Grace", "+15550101")
+        h.sim.leave(h.standup, bob)
         async with bot_in(w, database) as h:
             await wait_until(lambda: "Grace" in status_text(h), what="Grace in the same message")
             assert [p.response["ts"] for p in status_posts(h)] == [first_ts]
             await wait_until(lambda: any("Grace joined" in t for t in lines(h)), what="join")
+            await wait_until(lambda: any("Bob left" in t for t in lines(h)), what="missed leave")
             joined = " ".join(t for t in lines(h) if "joined" in t)
             assert joined.count("Ada") == 1 and joined.count("Grace") == 1
+            assert joined.count("Bob") == 1
+            assert "Bob" not in status_text(h)
 
 
 async def test_a_reused_conference_id_gets_a_new_message(tmp_path: Path) -> None:

@@ -228,3 +228,36 @@ def test_lock_change_object() -> None:
     registry: Registry = {}
     (change,) = run(registry, LockChanged(CID, True, at=3.0))
     assert isinstance(change, LockedChanged) and change.conference.locked
+
+
+def test_restored_state_then_snapshot_yields_what_happened_while_away() -> None:
+    from bot.domain.codec import conference_from_dict, conference_to_dict
+    from bot.domain.events import ConferenceRestored
+
+    before: Registry = {}
+    run(
+        before,
+        ParticipantJoined(CID, person(1, "Ada"), at=0.0, instance_id="run-1"),
+        ParticipantJoined(CID, person(2, "Grace"), at=1.0, instance_id="run-1"),
+        ParticipantFlags(CID, 2, at=2.0, talking=True),
+    )
+    saved = conference_to_dict(before[CID])
+    restored = conference_from_dict(saved)
+    assert restored == before[CID] or conference_to_dict(restored) == saved
+    # A new owner: restore, then the first REST snapshot (Grace gone, Linus in).
+    after: Registry = {}
+    assert run(after, ConferenceRestored(restored, at=50.0)) == []
+    changes = run(after, snapshot(person(1, "Ada"), person(3, "Linus"), at=60.0, run_id="run-1"))
+    assert sorted(kinds(changes)) == ["Joined", "Left"]
+    left = next(c for c in changes if isinstance(c, Left))
+    assert left.participant.name == "Grace" and left.participant.talk_seconds == 58.0
+
+
+def test_restore_never_overwrites_live_state() -> None:
+    from bot.domain.events import ConferenceRestored
+
+    registry: Registry = {}
+    run(registry, ParticipantJoined(CID, person(1, "Ada"), at=0.0, instance_id="run-1"))
+    live = registry[CID]
+    run(registry, ConferenceRestored(Conference(CID, "Old"), at=1.0))
+    assert registry[CID] is live

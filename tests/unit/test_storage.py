@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,31 @@ async def test_audit(store: Store) -> None:
     async with store.engine.connect() as conn:
         count = (await conn.execute(sa.text("select count(*) from audit"))).scalar()
     assert count == 1
+
+
+async def test_the_same_schema_and_queries_on_postgresql(pg_url: str) -> None:
+    from bot.storage.schedules import ScheduleStore
+
+    store = await Store.open(pg_url)
+    assert await store.add_watch("C1", "conf-a", talking=True, by="U1", at=1.0)
+    await store.set_anchor(AnchorRow("C1", "conf-a", "run-1", "100.1", False, '["x"]'), at=1.0)
+    assert (await store.anchor("C1", "conf-a")) == AnchorRow(
+        "C1", "conf-a", "run-1", "100.1", False, '["x"]'
+    )
+    await store.record(AuditRow(1.0, "U1", "C1", "lock", "conf-a", None, "ok", None))
+    assert (await store.audit_log())[0].action == "lock"
+    assert await migrate(store.engine) == SCHEMA_VERSION
+    schedules = ScheduleStore(store.engine)
+    row = await schedules.add(
+        action="lock",
+        conference_id="conf-a",
+        conference_name="Standup",
+        rule="in 10m",
+        timezone="UTC",
+        next_run=1234.5,
+        created_by="U1",
+        channel_id="C1",
+    )
+    claims = [schedules.claim(row.id, 1234.5, None) for _ in range(5)]
+    assert sum(await asyncio.gather(*claims)) == 1
+    await store.close()
