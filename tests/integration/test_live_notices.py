@@ -191,3 +191,17 @@ async def test_hostile_caller_names_never_ping(tmp_path: Path) -> None:
             assert "<!channel>" not in text and "<https://" not in text
             assert "@here" not in text.replace("@\u2060here", "")
             assert "*pwned*" not in text
+
+
+async def test_talking_lines_when_asked_at_most_once_a_minute(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        await watch(h, "watch Standup talking")
+        ada = h.sim.join(h.standup, "Ada", "+15550100")
+        await wait_until(lambda: any("Ada joined" in t for t in lines(h)), what="join line")
+        for _ in range(3):
+            h.sim.start_talking(h.standup, ada)
+            h.sim.stop_talking(h.standup, ada)
+        await wait_until(lambda: any("is talking" in t for t in lines(h)), what="talking line")
+        h.sim.start_talking(h.standup, ada)
+        await wait_until(lambda: "is talking" in status_text(h), what="talking in the status")
+        assert sum("Ada is talking" in t for t in lines(h)) == 1

@@ -170,3 +170,39 @@ async def test_help_shows_only_what_the_caller_may_use(tmp_path: Path) -> None:
         await h.command("", user=GRACE)
         admin = str((await h.reply(since)).body)
         assert "kick-all" in admin and "watch" in admin
+
+
+async def test_moderators_from_a_user_group(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, env={"CONFBOT_MODERATORS": "S0MODS"}) as h:
+        h.slack.add_user("U0MOD", "mod")
+        h.slack.add_usergroup("S0MODS", ["U0MOD"])
+        h.sim.join(h.standup, "Linus", "+15550111")
+        since = time.monotonic()
+        await h.command("mute-all Standup", user=ADA)
+        assert "moderators" in (await h.reply(since)).text
+        assert h.kazoo_requests() == []
+        since = time.monotonic()
+        await h.command("status Standup", user=ADA)  # members may still look
+        assert "Linus" in str((await h.reply(since)).body)
+        since = time.monotonic()
+        await h.command("mute-all Standup", user="U0MOD")
+        assert "muted everyone" in (await h.reply(since)).text
+
+
+async def test_pins_and_passwords_never_reach_slack(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        secret = h.sim.add_conference(
+            "Board",
+            numbers=["4999"],
+            member_pins=["918273"],
+            moderator_pins=["564738"],
+            bridge_password="hunter2bridge",
+        )
+        h.sim.join(secret, "Linus", "+15550111")
+        for text in ("list", "status Board", "lock Board", "help"):
+            since = time.monotonic()
+            await h.command(text, user=GRACE)
+            await h.reply(since)
+        everything = str([c.args for c in h.slack.calls]) + str([r.body for r in h.slack.responses])
+        for leak in ("918273", "564738", "hunter2bridge", h.sim.api_key):
+            assert leak not in everything
