@@ -167,6 +167,7 @@ class Bot:
             command=settings.CONFBOT_COMMAND,
             handler=frontend,
             inflight=inflight,
+            on_channel_post=notices.note_post,
         )
         app_token = (
             settings.SLACK_APP_TOKEN.get_secret_value() if settings.SLACK_APP_TOKEN else None

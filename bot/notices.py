@@ -200,6 +200,13 @@ class Notices:
             )
         feed.loaded = True
 
+    def note_post(self, channel_id: str) -> None:
+        """Someone else (a user's command) posts in the channel now: notices wait their turn."""
+        now = self.monotonic()
+        self._next_post[channel_id] = max(
+            self._next_post.get(channel_id, 0.0), now + self.post_interval
+        )
+
     # --- changes in (called by the engine, synchronously) ----------------------------------------
 
     def on_changes(self, changes: Sequence[Change]) -> None:

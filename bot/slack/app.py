@@ -89,6 +89,7 @@ def build_app(
     command: str,
     handler: Handler,
     inflight: Inflight,
+    on_channel_post: Callable[[str], None] = lambda channel_id: None,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -97,12 +98,17 @@ def build_app(
         request_verification_enabled=signing_secret is not None,
         raise_error_for_unhandled_request=False,
     )
-    register(app, handler, command, inflight, client)
+    register(app, handler, command, inflight, client, on_channel_post)
     return app
 
 
 def register(
-    app: AsyncApp, handler: Handler, command: str, inflight: Inflight, client: AsyncWebClient
+    app: AsyncApp,
+    handler: Handler,
+    command: str,
+    inflight: Inflight,
+    client: AsyncWebClient,
+    on_channel_post: Callable[[str], None] = lambda channel_id: None,
 ) -> None:
     """Listeners for the slash command and every confbot button.
 
@@ -126,7 +132,7 @@ def register(
             except Exception:
                 log.exception("command failed")
                 reply = _generic()
-            await deliver(reply, respond, client, channel_id)
+            await deliver(reply, respond, client, channel_id, on_channel_post)
 
     @app.action(re.compile(ACTION_ID_PATTERN))
     async def on_click(
@@ -149,7 +155,7 @@ def register(
             except Exception:
                 log.exception("button failed")
                 reply = _generic()
-            await deliver(reply, respond, client, channel_id)
+            await deliver(reply, respond, client, channel_id, on_channel_post)
 
 
 def _generic() -> Reply:
@@ -163,8 +169,13 @@ async def deliver(
     respond: Callable[..., Awaitable[Any]],
     client: AsyncWebClient,
     channel_id: str,
+    on_channel_post: Callable[[str], None] = lambda channel_id: None,
 ) -> None:
-    """Private part through the response URL; the audit line as a channel message."""
+    """Private part through the response URL; the audit line as a channel message.
+
+    The audit line goes out at once, ahead of any notice owed to the channel: `on_channel_post`
+    tells the notices to count it against the channel's one-post-a-second budget.
+    """
     if reply.private is not None:
         try:
             await respond(
@@ -178,6 +189,7 @@ async def deliver(
     if reply.channel_line is None:
         return
     try:
+        on_channel_post(channel_id)
         await client.chat_postMessage(
             channel=channel_id, text=reply.channel_line, unfurl_links=False, unfurl_media=False
         )
