@@ -3,10 +3,10 @@
 The engine hands over changes as they happen; this module only marks what is owed to each
 watching channel. A flusher pays those debts within Slack's limits:
 
-- posts: at most one a second per channel; every line owed to a channel goes out in one post, so
-  a burst of 50 joins is one "Ada, Grace and 48 others joined" line;
-- edits: one token bucket for the workspace (about 50 a minute); an edit renders the conference
-  as it is at that moment, so bursts coalesce and the newest state wins;
+- at most one Slack call a second per channel, posts and edits together; every line owed to a
+  channel goes out in one post, so a burst of 50 joins is one "Ada, Grace and 48 others joined";
+- edits also draw on one token bucket for the workspace (about 50 a minute); an edit renders the
+  conference as it is at that moment, so bursts coalesce and the newest state wins;
 - a 429 pauses that kind of call for its Retry-After; what was owed stays owed, nothing is lost.
 
 Join and leave lines are deduplicated against the set of callers already announced in that channel
@@ -43,7 +43,7 @@ from bot.storage.store import AnchorRow, Store
 
 log = logging.getLogger("bot.notices")
 
-POST_INTERVAL = 1.0  # seconds between posts in one channel
+POST_INTERVAL = 1.0  # seconds between Slack calls (posts or edits) in one channel
 EDITS_PER_MINUTE = 50.0  # the workspace's edit budget
 EDIT_BURST = 5.0
 TALK_LINE_INTERVAL = 60.0  # at most one talking line per person per minute
@@ -77,6 +77,7 @@ class Feed:
     summaries: list[tuple[str, Message]] = field(default_factory=list)
     name: str = ""
     loaded: bool = False
+    last_job: str = ""
     # When the oldest change not yet shown in Slack happened (for the lag metric).
     pending_since: float | None = None
 
@@ -138,7 +139,7 @@ class Notices:
         self._edits = _Bucket(edits_per_minute / 60.0, EDIT_BURST, EDIT_BURST, now)
         self._feeds: dict[tuple[str, str], Feed] = {}
         self._by_conference: dict[str, list[Feed]] = {}
-        self._next_post: dict[str, float] = {}
+        self._next_call: dict[str, float] = {}
         self._paused_until: dict[str, float] = {"post": 0.0, "update": 0.0}
         self._wake = asyncio.Event()
         self._watch_lock = asyncio.Lock()
@@ -203,8 +204,8 @@ class Notices:
     def note_post(self, channel_id: str) -> None:
         """Someone else (a user's command) posts in the channel now: notices wait their turn."""
         now = self.monotonic()
-        self._next_post[channel_id] = max(
-            self._next_post.get(channel_id, 0.0), now + self.post_interval
+        self._next_call[channel_id] = max(
+            self._next_call.get(channel_id, 0.0), now + self.post_interval
         )
 
     # --- changes in (called by the engine, synchronously) ----------------------------------------
@@ -304,36 +305,68 @@ class Notices:
         self._first_owed = None
         waits = [REFRESH_INTERVAL]
         for feed in list(self._feeds.values()):
-            waits.append(await self._flush_posts(feed, now))
-        waits.append(await self._flush_edits(now))
+            waits.append(await self._flush_feed(feed, now))
         return max(0.05, min(waits))
 
-    async def _flush_posts(self, feed: Feed, now: float) -> float:
-        owed = feed.needs_post or feed.lines_owed or any(ts == "" for ts, _ in feed.summaries)
-        if not owed:
-            return REFRESH_INTERVAL
-        due = max(self._next_post.get(feed.channel_id, 0.0), self._paused_until["post"])
+    def _next_job(self, feed: Feed, now: float) -> str | None:
+        """What this feed needs next, most urgent first; one Slack call per turn."""
+        if any(ts == "" for ts, _ in feed.summaries):
+            return "post-summary"
+        if feed.summaries:
+            return "edit-summary"
+        if feed.needs_post:
+            return "post-status"
+        stale = feed.ts is not None and now - feed.last_edit >= REFRESH_INTERVAL
+        edit = feed.ts is not None and (feed.dirty or stale)
+        # Lines and edits take turns, so a stream of joins cannot starve the status message.
+        if feed.lines_owed and not (edit and feed.last_job == "post-lines"):
+            return "post-lines"
+        return "edit-status" if edit else None
+
+    async def _flush_feed(self, feed: Feed, now: float) -> float:
+        job = self._next_job(feed, now)
+        if job is None:
+            if feed.ts is None:
+                return REFRESH_INTERVAL
+            return max(0.05, feed.last_edit + REFRESH_INTERVAL - now)
+        kind = "post" if job.startswith("post") else "update"
+        # One budget per channel for posts and edits together: at most one call a second.
+        due = max(self._next_call.get(feed.channel_id, 0.0), self._paused_until[kind])
         if now < due:
             return due - now
+        if kind == "update" and not self._edits.take(now):
+            return self._edits.wait(now)
         try:
-            if any(ts == "" for ts, _ in feed.summaries):
-                await self._post_summary(feed)
-            elif feed.needs_post:
-                await self._post_status(feed)
-            else:
-                await self._post_lines(feed)
+            await self._perform(feed, job)
         except RateLimited as exc:
             self.rate_limited += 1
-            self._paused_until["post"] = self.monotonic() + exc.retry_after
+            self._paused_until[kind] = self.monotonic() + exc.retry_after
             return exc.retry_after
         except Exception:
-            log.exception("posting to channel %s failed", feed.channel_id)
-            self._next_post[feed.channel_id] = self.monotonic() + 5.0
+            log.exception("%s in channel %s failed", job, feed.channel_id)
+            self._next_call[feed.channel_id] = self.monotonic() + 5.0
             return 5.0
+        feed.last_job = job
+        self._next_call[feed.channel_id] = self.monotonic() + self.post_interval
+        return self.post_interval
+
+    async def _perform(self, feed: Feed, job: str) -> None:
+        if job == "post-summary":
+            await self._post_summary(feed)
+        elif job == "edit-summary":
+            ts, final = next((ts, m) for ts, m in feed.summaries if ts)
+            await self._edit(feed, ts, final)
+            return
+        elif job == "post-status":
+            await self._post_status(feed)
+        elif job == "post-lines":
+            await self._post_lines(feed)
+        else:
+            assert feed.ts is not None
+            await self._edit(feed, feed.ts, None)
+            return
         self.posts += 1
         self._shown(feed)
-        self._next_post[feed.channel_id] = self.monotonic() + self.post_interval
-        return self.post_interval
 
     async def _post_lines(self, feed: Feed) -> None:
         owed = (feed.joins, feed.leaves, feed.talkers)
@@ -375,34 +408,6 @@ class Notices:
         index = next(i for i, (ts, _) in enumerate(feed.summaries) if ts == "")
         _, summary = feed.summaries.pop(index)
         await self.poster.post(feed.channel_id, summary)
-
-    async def _flush_edits(self, now: float) -> float:
-        if now < self._paused_until["update"]:
-            return self._paused_until["update"] - now
-        wait = REFRESH_INTERVAL
-        # Summaries first (they are final), then the stalest dirty status messages.
-        jobs: list[tuple[float, Feed, str, Message | None]] = []
-        for feed in self._feeds.values():
-            jobs.extend((-1.0, feed, ts, final) for ts, final in feed.summaries if ts)
-            stale = now - feed.last_edit >= REFRESH_INTERVAL
-            if feed.ts is not None and not feed.needs_post and (feed.dirty or stale):
-                jobs.append((feed.last_edit, feed, feed.ts, None))
-        jobs.sort(key=lambda job: job[0])
-        for _, feed, ts, final in jobs:
-            if not self._edits.take(self.monotonic()):
-                return min(wait, self._edits.wait(self.monotonic()))
-            try:
-                await self._edit(feed, ts, final)
-            except RateLimited as exc:
-                self.rate_limited += 1
-                self._paused_until["update"] = self.monotonic() + exc.retry_after
-                return exc.retry_after
-            except Exception:
-                log.exception("editing a status message in %s failed", feed.channel_id)
-        for feed in self._feeds.values():
-            if feed.ts is not None:
-                wait = min(wait, max(0.05, feed.last_edit + REFRESH_INTERVAL - now))
-        return wait
 
     async def _edit(self, feed: Feed, ts: str, summary: Message | None) -> None:
         if summary is not None:

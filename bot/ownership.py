@@ -97,19 +97,22 @@ class Ownership:
         if self._owner:
             await self.step_down()
 
-    async def step_down(self) -> None:
+    async def step_down(self, *, reason: str = "lost") -> None:
         if not self._owner:
             return
         self._owner = False
         self._valid_until = 0.0
-        log.warning("this replica no longer owns the lease: stopping the stream and scheduler")
+        if reason == "released":
+            log.info("giving up the lease: stopping the stream and scheduler")
+        else:
+            log.warning("this replica no longer owns the lease: stopping the stream and scheduler")
         self.changed.set()
         await self.on_lose()
 
     async def release(self) -> None:
         """Clean shutdown: stop acting, then free the lease so a standby takes over at once."""
         was_owner = self._owner
-        await self.step_down()
+        await self.step_down(reason="released")
         if was_owner:
             try:
                 await self.lease.release()

@@ -253,8 +253,11 @@ class Service:
         return await self.refresh(await self.find(ref, channel_id))
 
     async def refresh(self, conference: Conference) -> Conference:
-        doc = await self.kazoo.get_conference(conference.conference_id)
-        participants = await self.kazoo.participants(conference.conference_id)
+        # Two independent reads: side by side, so a slow Kazoo costs one round trip, not two.
+        doc, participants = await asyncio.gather(
+            self.kazoo.get_conference(conference.conference_id),
+            self.kazoo.participants(conference.conference_id),
+        )
         return conference_from_rest(doc, participants, self.clock(), fallback=conference)
 
     # --- actions ---------------------------------------------------------------------------------

@@ -83,9 +83,13 @@ async def test_ownership_acquires_renews_and_steps_down_when_the_database_is_gon
     )
     await ownership.step()
     assert ownership.is_owner and events == ["acquired"]
-    await engine.dispose()  # the database "goes away": renewals now fail
-    broken = Lease(make_engine("sqlite:////nonexistent/dir/x.db"), "me")
-    ownership.lease = broken
+    await engine.dispose()
+
+    class Unreachable(Lease):
+        async def try_acquire(self, ttl: float) -> None:
+            raise OSError("the database went away")
+
+    ownership.lease = Unreachable(engine, "me")
     now[0] = 5.0
     await ownership.step()
     assert ownership.is_owner  # still within its own deadline (10 - 3 = 7 s)
@@ -93,7 +97,6 @@ async def test_ownership_acquires_renews_and_steps_down_when_the_database_is_gon
     assert not ownership.is_owner  # past the deadline it no longer acts, even before stepping
     await ownership.step()
     assert events == ["acquired", "lost"]
-    await broken.engine.dispose()
 
 
 def test_async_url_for_postgres() -> None:

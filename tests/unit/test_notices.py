@@ -116,3 +116,21 @@ async def test_edits_share_one_budget(setup: tuple[Notices, Engine, Poster, Cloc
     edits = sum(kind == "update" for kind, _, _ in poster.calls)
     # 4 s of changes: the burst allowance (5) plus 50 a minute, never one edit per change.
     assert 1 <= edits <= 5 + 4 * 50 / 60 + 1
+
+
+async def test_at_most_one_call_a_second_per_channel(
+    setup: tuple[Notices, Engine, Poster, Clock],
+) -> None:
+    notices, engine, poster, clock = setup
+    start = clock.now
+    for tick in range(100):  # 10 s of joins, leaves and talking, a change every 0.1 s
+        join(engine, 1000 + tick, f"Caller {tick}", clock.now)
+        if tick % 3 == 0:
+            engine.apply(ParticipantLeft(CID, 1000 + tick - 3, clock.now))
+        clock.now += 0.1
+        await notices.flush()
+    for _ in range(30):
+        clock.now += 0.5
+        await notices.flush()
+    assert len(poster.calls) <= (clock.now - start) + 1
+    assert notices.idle()
