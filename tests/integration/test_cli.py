@@ -120,3 +120,27 @@ async def test_run_refuses_to_start_without_settings() -> None:
     code, out = await confbot("run")
     assert code == 2
     assert "configuration error" in out and "KAZOO_URL" in out
+
+
+async def test_run_finishes_work_in_flight_on_sigterm_and_exits_0(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from tests.integration.harness import ADA, world
+    from tests.integration.replicas import Cluster
+
+    async with world() as w:
+        cluster = Cluster(w, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path)
+        replica = await cluster.start("solo")
+        await cluster.wait_for_role(replica, "owner")
+        w.sim.join(w.standup, "Linus", "+15550111")
+        w.sim.latency = 1.5  # Kazoo is slow: the command is still in flight when we stop
+        since = time.monotonic()
+        envelope = await w.slack.push_slash_command("lock Standup", user_id=ADA)
+        await w.slack.wait_for_ack(envelope)
+        replica.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(replica.process.wait(), timeout=30)
+        assert code == 0, replica.log.read_text()[-2000:]
+        reply = await w.slack.wait_for_response(lambda r: r.time >= since, timeout=5)
+        assert "locked *Standup*" in str(reply.text)
+        assert w.sim.is_locked(w.standup)
