@@ -42,11 +42,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.app import Bot
-from bot.config import Mode, load_settings
 from bot.metrics import KAZOO_EVENTS, NOTICE_LAG
 from bot.simulator import KazooSimulator
 from bot.slack.render import DEAF, MODERATOR, MUTED, TALKING
-from tests.integration.harness import CHANNEL, GRACE, World, world
+from tests.integration.harness import CHANNEL, GRACE, World, bot_settings, world
 
 T = TypeVar("T")
 
@@ -140,20 +139,7 @@ Side = WorldThread | SameLoop
 async def bot_beside(side: Side, database: str) -> AsyncIterator[Bot]:
     """The bot on this loop, wired to the world in the other thread (as `harness.bot_in`)."""
     w = side.world
-    settings = load_settings(
-        Mode.RUN,
-        env={
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_APP_TOKEN": "xapp-test",
-            "SLACK_API_URL": w.slack.api_url,
-            "CONFBOT_HTTP_PORT": "0",
-            "KAZOO_URL": w.sim.http_url,
-            "KAZOO_WS_URL": w.sim.ws_url,
-            "KAZOO_API_KEY": w.sim.api_key,
-            "CONFBOT_DATABASE_URL": database,
-        },
-        env_file=None,
-    )
+    settings = bot_settings(w, database)
     bot = await Bot.build(settings)
     previous = await side.call(lambda: (w.slack.socket_connections or [None])[-1])
     stop = asyncio.Event()

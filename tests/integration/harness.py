@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Bot
-from bot.config import Mode, load_settings
+from bot.config import Mode, Settings, load_settings
 from bot.simulator import KazooSimulator
 from tests.fakes import FakeSlack
 
@@ -111,11 +111,9 @@ async def world() -> AsyncIterator[World]:
         yield World(sim, slack, standup, planning)
 
 
-@contextlib.asynccontextmanager
-async def bot_in(
-    w: World, database: str, *, env: dict[str, str] | None = None
-) -> AsyncIterator[Harness]:
-    settings = load_settings(
+def bot_settings(w: World, database: str, env: dict[str, str] | None = None) -> Settings:
+    """Settings for a bot in Socket Mode between this world's simulator and fake Slack."""
+    return load_settings(
         Mode.RUN,
         env={
             "SLACK_BOT_TOKEN": "xoxb-test",
@@ -130,6 +128,13 @@ async def bot_in(
         },
         env_file=None,
     )
+
+
+@contextlib.asynccontextmanager
+async def bot_in(
+    w: World, database: str, *, env: dict[str, str] | None = None
+) -> AsyncIterator[Harness]:
+    settings = bot_settings(w, database, env)
     bot = await Bot.build(settings)
     stop = asyncio.Event()
     previous = w.slack.socket_connections[-1] if w.slack.socket_connections else None
