@@ -292,8 +292,11 @@ class Notices:
             # Cleared before flushing: a change noted during the flush must wake the next wait.
             self._wake.clear()
             delay = await self.flush()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # lands as the event is set, and a stopping owner would then wait on us forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def flush(self) -> float:
         """Pay what can be paid now; return how long until the next thing falls due."""

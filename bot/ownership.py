@@ -76,7 +76,9 @@ class Ownership:
         """One renewal (or takeover attempt), then acting on its outcome."""
         started = self.monotonic()
         try:
-            holding = await asyncio.wait_for(self.lease.try_acquire(self.ttl), self.renew_every)
+            # asyncio.timeout rather than wait_for, which can swallow a cancel on Python 3.11.
+            async with asyncio.timeout(self.renew_every):
+                holding = await self.lease.try_acquire(self.ttl)
         except Exception as exc:  # the database is unreachable or slow: we cannot prove ownership
             log.warning("lease renewal failed: %s", exc)
             holding = None

@@ -69,7 +69,7 @@ Act = Callable[[str, str], Awaitable[None]]
 Report = Callable[[str, str], Awaitable[None]]
 
 ACTIONS: Final = {"lock": "Locked", "unlock": "Unlocked"}
-LATE_NOTICE: Final = 5.0
+LATE_NOTICE: Final = 1.0
 """A run finishing more than this after its due time says "(late by ...)"."""
 UNAVAILABLE: Final = "Kazoo is not answering."
 _SHOWN_ID = re.compile(r"[a-z0-9]{1,16}", re.ASCII)
@@ -542,7 +542,9 @@ class Scheduler:
     async def _stop_requested(self, delay: float) -> bool:
         """Wait `delay` seconds, or less if stop() is called (then True)."""
         try:
-            await asyncio.wait_for(self._stopping.wait(), delay)
+            # asyncio.timeout rather than wait_for, which can swallow a cancel on Python 3.11.
+            async with asyncio.timeout(delay):
+                await self._stopping.wait()
         except TimeoutError:
             return False
         return True
