@@ -53,6 +53,18 @@ def event(frame: wire.EventFrame, at: float) -> Event | None:
     return None
 
 
+# Flag events: the flag each one names and the value it sets. The event name is authoritative for
+# its own flag (a legacy payload may lack the vars); the other flags ride along when present.
+_FLAG_EVENTS: dict[str, tuple[str, bool]] = {
+    "mute-member": ("muted", True),
+    "unmute-member": ("muted", False),
+    "deaf-member": ("deaf", True),
+    "undeaf-member": ("deaf", False),
+    "start-talking": ("talking", True),
+    "stop-talking": ("talking", False),
+}
+
+
 def _participant_event(conference_id: str, data: wire.ParticipantEvent, at: float) -> Event | None:
     member_id = data.member_id
     if member_id is None:
@@ -61,29 +73,26 @@ def _participant_event(conference_id: str, data: wire.ParticipantEvent, at: floa
         return ParticipantJoined(conference_id, participant(data), at, data.instance_id)
     if isinstance(data, wire.DelMember):
         return ParticipantLeft(conference_id, member_id, at, data.call_id or "")
-    # The event name is authoritative for its own flag (a legacy payload may lack the vars);
-    # the other flags ride along when the payload carries them.
-    muted = _named(data, wire.MuteMember, wire.UnmuteMember)
-    deaf = _named(data, wire.DeafMember, wire.UndeafMember)
-    talking = _named(data, wire.StartTalking, wire.StopTalking)
-    speak, hear = data.speak, data.hear
+    named = _FLAG_EVENTS.get(getattr(data, "event", ""))
+    if named is None:
+        return None
+    # This runs for every talking event: read each flag once, the nested layout first.
+    speak, hear, talking, moderator = data.speak, data.hear, data.talking, data.is_moderator
+    flags = {
+        "muted": None if speak is None else not speak,
+        "deaf": None if hear is None else not hear,
+        "talking": talking,
+    }
+    flags[named[0]] = named[1]
     return ParticipantFlags(
         conference_id,
         member_id,
         at,
-        muted=muted if muted is not None else (None if speak is None else not speak),
-        deaf=deaf if deaf is not None else (None if hear is None else not hear),
-        talking=talking if talking is not None else data.talking,
-        is_moderator=data.is_moderator,
+        muted=flags["muted"],
+        deaf=flags["deaf"],
+        talking=flags["talking"],
+        is_moderator=moderator,
     )
-
-
-def _named(data: wire.ParticipantEvent, on: type, off: type) -> bool | None:
-    if isinstance(data, on):
-        return True
-    if isinstance(data, off):
-        return False
-    return None
 
 
 def _conference_from_key(routing_key: str | None) -> str | None:
