@@ -70,6 +70,8 @@ Report = Callable[[str, str], Awaitable[None]]
 
 ACTIONS: Final = {"lock": "Locked", "unlock": "Unlocked"}
 LATE_NOTICE: Final = 1.0
+PLAN_HORIZON: Final = 3600.0
+"""Timed runs due further ahead than this are left in the table until a refresh brings them near."""
 """A run finishing more than this after its due time says "(late by ...)"."""
 UNAVAILABLE: Final = "Kazoo is not answering."
 _SHOWN_ID = re.compile(r"[a-z0-9]{1,16}", re.ASCII)
@@ -235,7 +237,11 @@ class Scheduler:
         """
         if self._aps is None:
             return
-        rows = await self._store.list_active()
+        # With periodic refreshes, only runs due within the horizon are planned in memory; each
+        # refresh plans those that came within it. Ten thousand stored schedules a month ahead
+        # then cost nothing until their hour comes.
+        horizon = self._clock() + PLAN_HORIZON if self._refresh_every else None
+        rows = await self._store.list_active(due_before=horizon)
         if self._aps is None:  # stopped while we read
             return
         timed: dict[str, float] = {}

@@ -164,11 +164,18 @@ class ScheduleStore:
             row = (await conn.execute(query)).first()
         return None if row is None else _row(row)
 
-    async def list_active(self) -> list[ScheduleRow]:
-        """Active schedules, soonest first; meeting-relative ones (no next_run) last."""
+    async def list_active(self, *, due_before: float | None = None) -> list[ScheduleRow]:
+        """Active schedules, soonest first; meeting-relative ones (no next_run) last.
+
+        With `due_before`, timed schedules due later are left out (meeting-relative ones stay).
+        """
+        condition: sa.ColumnElement[bool] = schedules.c.active.is_(True)
+        if due_before is not None:
+            soon = schedules.c.next_run.is_(None) | (schedules.c.next_run <= due_before)
+            condition = condition & soon
         query = (
             sa.select(*_COLUMNS)
-            .where(schedules.c.active.is_(True))
+            .where(condition)
             .order_by(
                 schedules.c.next_run.is_(None),
                 schedules.c.next_run,
