@@ -62,8 +62,13 @@ class Engine:
         return changes
 
     def reset(self) -> None:
-        """Forget all live state (a replica that loses or takes the lease starts from REST)."""
-        self._registry.clear()
+        """Forget all live state (a replica that loses or takes the lease starts from REST).
+
+        Names and numbers stay: they are what commands resolve conferences by.
+        """
+        self._registry = {
+            cid: Conference(c.conference_id, c.name, c.numbers) for cid, c in self._registry.items()
+        }
 
     # --- reads --------------------------------------------------------------------------------
 
