@@ -206,3 +206,24 @@ async def test_pins_and_passwords_never_reach_slack(tmp_path: Path) -> None:
         everything = str([c.args for c in h.slack.calls]) + str([r.body for r in h.slack.responses])
         for leak in ("918273", "564738", "hunter2bridge", h.sim.api_key):
             assert leak not in everything
+
+
+async def test_a_large_roster_is_paged_and_next_replaces_the_message(tmp_path: Path) -> None:
+    from bot.slack.buttons import PageButton
+
+    async with running_bot(tmp_path) as h:
+        for n in range(30):
+            h.sim.join(h.standup, f"Caller {n:02d}", f"+1555{n:04d}")
+        since = time.monotonic()
+        await h.command("status Standup")
+        first = await h.reply(since)
+        blocks = first.body["blocks"]
+        assert len(blocks) <= 50
+        assert "Caller 00" in str(blocks) and "Caller 29" not in str(blocks)
+        action_id, value = PageButton(h.standup, 1).encode()
+        assert value in str(blocks)
+        since = time.monotonic()
+        await h.slack.push_block_action(action_id, value, user_id=ADA, channel_id=CHANNEL)
+        second = await h.reply(since)
+        assert second.body.get("replace_original") is True
+        assert "Caller 29" in str(second.body["blocks"]) and "Page 2 of 2" in str(second.body)
