@@ -72,7 +72,7 @@ ACTIONS: Final = {"lock": "Locked", "unlock": "Unlocked"}
 LATE_NOTICE: Final = 1.0
 PLAN_HORIZON: Final = 3600.0
 """Timed runs due further ahead than this are left in the table until a refresh brings them near."""
-"""A run finishing more than this after its due time says "(late by ...)"."""
+"""A run starting more than this after its due time says "(late by ...)"."""
 UNAVAILABLE: Final = "Kazoo is not answering."
 _SHOWN_ID = re.compile(r"[a-z0-9]{1,16}", re.ASCII)
 _REFRESH_JOB: Final = "refresh"
@@ -499,9 +499,10 @@ class Scheduler:
         """The Kazoo call (with retries) for a claimed run, then its one line in Slack."""
         name = untrusted(row.conference_name)
         by = f"as scheduled by <@{row.created_by}>"
+        # Lateness is when the run began (confbot down, or busy), not the time Kazoo's retries took.
+        late = self._clock() - due
         problem = await self._act_with_retries(row, due)
         if problem is None:
-            late = self._clock() - due
             note = f" (late by {_duration(late)})" if late > LATE_NOTICE else ""
             line = f"{ACTIONS.get(row.action, row.action)} *{name}* {by}{note}"
             log.info("schedule %s: %s %s done", row.id, row.action, row.conference_id)
