@@ -221,6 +221,8 @@ class Bot:
         slack_ok = self.gateway.slack_connected
         return stream_ok and slack_ok, {
             "role": "owner" if owner else "standby",
+            # Bumped by every takeover: tells an operator which ownership period this is.
+            "lease_epoch": self.ownership.epoch,
             "kazoo_stream": ("up" if self.tracker.connected else "down") if owner else "standby",
             "slack": "up" if slack_ok else "down",
             "watched_conferences": len(self.tracker.stream.watched),

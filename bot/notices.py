@@ -76,7 +76,6 @@ class Feed:
     # (ts, summary) of meetings that ended and whose message must turn into the summary.
     summaries: list[tuple[str, Message]] = field(default_factory=list)
     name: str = ""
-    loaded: bool = False
     last_job: str = ""
     # When the oldest change not yet shown in Slack happened (for the lag metric).
     pending_since: float | None = None
@@ -183,7 +182,6 @@ class Notices:
     async def _load(self, feed: Feed) -> None:
         anchor = await self.store.anchor(feed.channel_id, feed.conference_id)
         if anchor is None or anchor.ended:
-            feed.loaded = True
             return
         feed.meeting_id, feed.ts = anchor.meeting_id, anchor.ts
         try:
@@ -199,7 +197,6 @@ class Notices:
             log.warning(
                 "ignoring the saved state of %s in %s: %s", feed.conference_id, feed.channel_id, exc
             )
-        feed.loaded = True
 
     def note_post(self, channel_id: str) -> None:
         """Someone else (a user's command) posts in the channel now: notices wait their turn."""

@@ -48,7 +48,6 @@ class Ownership:
         self._valid_until = 0.0
         self._owner = False
         self.epoch: int | None = None
-        self.takeovers = 0
         self.changed = asyncio.Event()
 
     @property
@@ -89,7 +88,6 @@ class Ownership:
             if not self._owner:
                 self._owner = True
                 self.epoch = holding.epoch
-                self.takeovers += 1
                 log.info("this replica now owns the Kazoo stream and the scheduler")
                 self.changed.set()
                 await self.on_acquire()
