@@ -315,11 +315,23 @@ def _everyone(action: ParticipantAction) -> Parser:
     return lambda call: Everyone(action, _optional_conference(call))
 
 
+# Unquoted, these mean "everyone" to a person typing, never a caller whose name starts so:
+# `/conf kick all` must not hang up on Allison.
+_EVERYONE_WORDS: Final = frozenset({"all", "everyone", "everybody"})
+
+
 def _one(action: ParticipantAction) -> Parser:
     def parse_one(call: _Call) -> Command:
         if not call.args:
             raise call.fail("needs someone")
         call.at_most(2)
+        who = call.args[0]
+        if not who.quoted and who.text.casefold() in _EVERYONE_WORDS:
+            everyone = f"{action.value}-all"
+            raise call.fail(
+                f"names one caller; for everyone use {usage(everyone, call.command)}",
+                f'A caller really called {who.text} can be named in quotes: "{who.text}".',
+            )
         return One(action, call.name(0, "name"), call.optional_name(1, "conference name"))
 
     return parse_one
@@ -432,7 +444,8 @@ def _words(command: Command) -> list[str]:
         case Everyone():
             return [f"{command.action}-all", *_optional(command.conference)]
         case One():
-            return [str(command.action), _quote(command.who), *_optional(command.conference)]
+            who = _quote(command.who, force=command.who.casefold() in _EVERYONE_WORDS)
+            return [str(command.action), who, *_optional(command.conference)]
         case Watch():
             return ["watch", _quote(command.conference), *(["talking"] if command.talking else [])]
         case Schedule():

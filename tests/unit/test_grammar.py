@@ -531,3 +531,11 @@ def test_help_for_an_admin_shows_everything_with_notes() -> None:
 def test_usage_formats_one_word() -> None:
     assert usage("mute") == "`/conf mute WHO [CONF]`"
     assert usage("kick-all", "/meet") == "`/meet kick-all [CONF]`"
+
+
+@pytest.mark.parametrize("word", ["all", "ALL", "everyone", "Everybody"])
+def test_one_caller_commands_refuse_a_bare_everyone_word(word: str) -> None:
+    with pytest.raises(CommandError) as info:
+        parse(f"kick {word} Standup")
+    assert "kick-all" in str(info.value)
+    assert parse(f'kick "{word}" Standup') == One(ParticipantAction.KICK, word, "Standup")
