@@ -18,7 +18,9 @@ from bot.errors import BotError
 
 log = logging.getLogger("bot.slack.identity")
 
-USER_TTL = 300.0
+# A demoted admin or a new guest counts within a minute; users.info allows 100+ calls a minute.
+USER_TTL = 60.0
+# usergroups.users.list is a tier-2 method (about 20 calls a minute): cached longer.
 GROUP_TTL = 300.0
 
 
