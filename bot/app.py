@@ -13,6 +13,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
+
 from bot.config import Settings
 from bot.domain.events import ConferenceRestored
 from bot.domain.model import Conference
@@ -93,6 +95,7 @@ class Bot:
     notices: Notices
     scheduler: Scheduler
     ownership: Ownership
+    http_session: aiohttp.ClientSession
     owner_tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -103,7 +106,11 @@ class Bot:
         tracker = Tracker(kazoo, engine, ws_url=settings.KAZOO_WS_URL)
         rights = policy(settings)
         assert settings.SLACK_BOT_TOKEN is not None
-        client = web_client(settings.SLACK_BOT_TOKEN.get_secret_value(), settings.SLACK_API_URL)
+        # One HTTP session for every Slack call and response URL (connections are reused).
+        http_session = aiohttp.ClientSession()
+        client = web_client(
+            settings.SLACK_BOT_TOKEN.get_secret_value(), settings.SLACK_API_URL, http_session
+        )
         poster = SlackPoster(client)
         holder: list[Bot] = []
 
@@ -168,6 +175,7 @@ class Bot:
             handler=frontend,
             inflight=inflight,
             on_channel_post=notices.note_post,
+            session=http_session,
         )
         app_token = (
             settings.SLACK_APP_TOKEN.get_secret_value() if settings.SLACK_APP_TOKEN else None
@@ -209,6 +217,7 @@ class Bot:
             notices=notices,
             scheduler=scheduler,
             ownership=ownership,
+            http_session=http_session,
         )
         holder.append(bot)
         gateway.health = bot.health
@@ -305,6 +314,7 @@ class Bot:
             with suppress(asyncio.CancelledError):
                 await tasks[0]
             await self.kazoo.aclose()
+            await self.http_session.close()
             await self.store.close()
 
 

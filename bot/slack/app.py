@@ -14,12 +14,14 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.metrics import SLACK_CALLS, SLACK_RATE_LIMITED
 from bot.slack.buttons import ACTION_ID_PATTERN
@@ -78,9 +80,29 @@ class CountingWebClient(AsyncWebClient):
         return response
 
 
-def web_client(bot_token: str, api_url: str) -> AsyncWebClient:
-    """Every Web API call (and Socket Mode's apps.connections.open) goes to `api_url`."""
-    return CountingWebClient(token=bot_token, base_url=api_url)
+def web_client(
+    bot_token: str, api_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """Every Web API call (and Socket Mode's apps.connections.open) goes to `api_url`.
+
+    Without `session`, slack_sdk opens (and closes) a new HTTP session, so a new connection, for
+    every single call; the bot passes one long-lived session instead.
+    """
+    return CountingWebClient(token=bot_token, base_url=api_url, session=session)
+
+
+def responder(
+    response_url: str, session: aiohttp.ClientSession | None
+) -> Callable[..., Awaitable[Any]]:
+    """`respond(...)` for a response URL, over the bot's shared HTTP session."""
+
+    async def respond(**message: Any) -> Any:
+        if not response_url:
+            raise ValueError("this request carries no response_url")
+        webhook = AsyncWebhookClient(url=response_url, session=session)
+        return await webhook.send(**message)
+
+    return respond
 
 
 def build_app(
@@ -91,6 +113,7 @@ def build_app(
     handler: Handler,
     inflight: Inflight,
     on_channel_post: Callable[[str], None] = lambda channel_id: None,
+    session: aiohttp.ClientSession | None = None,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -99,7 +122,7 @@ def build_app(
         request_verification_enabled=signing_secret is not None,
         raise_error_for_unhandled_request=False,
     )
-    register(app, handler, command, inflight, client, on_channel_post)
+    register(app, handler, command, inflight, client, on_channel_post, session)
     return app
 
 
@@ -110,6 +133,7 @@ def register(
     inflight: Inflight,
     client: AsyncWebClient,
     on_channel_post: Callable[[str], None] = lambda channel_id: None,
+    session: aiohttp.ClientSession | None = None,
 ) -> None:
     """Listeners for the slash command and every confbot button.
 
@@ -118,12 +142,9 @@ def register(
     """
 
     @app.command(command)
-    async def on_command(
-        ack: Callable[..., Awaitable[None]],
-        body: dict[str, Any],
-        respond: Callable[..., Awaitable[Any]],
-    ) -> None:
+    async def on_command(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         await ack()
+        respond = responder(str(body.get("response_url", "")), session)
         async with inflight:
             channel_id = str(body.get("channel_id", ""))
             try:
@@ -140,9 +161,9 @@ def register(
         ack: Callable[..., Awaitable[None]],
         body: dict[str, Any],
         action: dict[str, Any],
-        respond: Callable[..., Awaitable[Any]],
     ) -> None:
         await ack()
+        respond = responder(str(body.get("response_url", "")), session)
         async with inflight:
             channel_id = str((body.get("channel") or {}).get("id", ""))
             user_id = str((body.get("user") or {}).get("id", ""))
@@ -179,12 +200,15 @@ async def deliver(
     """
     if reply.private is not None:
         try:
-            await respond(
+            response = await respond(
                 text=reply.private.text,
                 blocks=reply.private.blocks or None,
                 response_type="ephemeral",
                 replace_original=reply.replace_original,
             )
+            status = getattr(response, "status_code", 200)
+            if status >= 400:
+                log.warning("Slack refused a reply on the response URL: HTTP %s", status)
         except Exception:
             log.exception("could not deliver a reply through the response URL")
     if reply.channel_line is None:
