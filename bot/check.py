@@ -37,12 +37,16 @@ async def _kazoo_login(kazoo: KazooClient) -> Outcome:
     return Outcome(True, f"Kazoo login: account {auth.account_id}")
 
 
-async def _kazoo_list(kazoo: KazooClient) -> Outcome:
+async def _kazoo_list(kazoo: KazooClient, found: list[str]) -> Outcome:
+    """List the conferences; their ids go into `found` for the websocket check."""
     conferences = await kazoo.list_conferences()
+    found.extend(c.id for c in conferences if c.id)
     return Outcome(True, f"Kazoo REST: {len(conferences)} conference(s) visible")
 
 
-async def _kazoo_websocket(kazoo: KazooClient, settings: Settings) -> Outcome:
+async def _kazoo_websocket(
+    kazoo: KazooClient, settings: Settings, conference_id: str | None
+) -> Outcome:
     url = settings.KAZOO_WS_URL or kazoo.ws_url
     if not url:
         return Outcome(
@@ -50,13 +54,11 @@ async def _kazoo_websocket(kazoo: KazooClient, settings: Settings) -> Outcome:
             "Kazoo websocket: no URL; set KAZOO_WS_URL (Kazoo's auth response advertises none)",
         )
     token = await kazoo.auth.token()
-    conferences = await kazoo.list_conferences()
     async with connect(url, open_timeout=TIMEOUT) as ws:
-        if not conferences:
+        if conference_id is None:
             # Nothing to subscribe to: an authenticated ping proves the handshake and the token.
             ping = {"action": "ping", "auth_token": token, "request_id": uuid.uuid4().hex}
             return _ws_outcome(await _ask(ws, ping), "ping")
-        conference_id = conferences[0].id
         for binding in (
             f"conference.event.{conference_id}.*",
             f"conference.event.*.{conference_id}.*",
@@ -153,9 +155,11 @@ async def run_checks(settings: Settings) -> list[Outcome]:
         login = await _guarded("Kazoo login", lambda: _kazoo_login(kazoo))
         outcomes.append(login)
         if login.ok:
-            outcomes.append(await _guarded("Kazoo REST", lambda: _kazoo_list(kazoo)))
+            found: list[str] = []
+            outcomes.append(await _guarded("Kazoo REST", lambda: _kazoo_list(kazoo, found)))
+            first = found[0] if found else None
             outcomes.append(
-                await _guarded("Kazoo websocket", lambda: _kazoo_websocket(kazoo, settings))
+                await _guarded("Kazoo websocket", lambda: _kazoo_websocket(kazoo, settings, first))
             )
         else:
             outcomes.append(Outcome(False, "Kazoo REST and websocket: skipped (no login)"))

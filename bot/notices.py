@@ -92,17 +92,19 @@ class _Bucket:
     tokens: float
     at: float
 
-    def take(self, now: float) -> bool:
+    def _refill(self, now: float) -> None:
         self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
         self.at = now
+
+    def take(self, now: float) -> bool:
+        self._refill(now)
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return True
         return False
 
     def wait(self, now: float) -> float:
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
+        self._refill(now)
         return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
 
 

@@ -21,6 +21,7 @@ from bot.domain.permissions import Actor, RightsPolicy, allows, check
 from bot.domain.resolve import resolve_conference, resolve_participant
 from bot.engine import Engine
 from bot.errors import CommandError
+from bot.kazoo.models import ConferenceDoc
 from bot.kazoo.rest import KazooClient
 from bot.kazoo.translate import conference_from_rest, directory_from_rest
 from bot.scheduling import ScheduleInfo, Scheduler
@@ -218,17 +219,20 @@ class Service:
         """Known conferences (names, ids, numbers), from a listing at most DIRECTORY_TTL old."""
         now = self.clock()
         if fresh or self._directory_at is None or now - self._directory_at > DIRECTORY_TTL:
-            docs = await self.kazoo.list_conferences()
-            self.engine.submit(DirectoryListed(directory_from_rest(docs), at=now))
+            await self._listing(now)
             await self.engine.settle()
-            self._directory_at = now
         return self.engine.conferences()
 
-    async def list_conferences(self) -> list[Conference]:
-        now = self.clock()
+    async def _listing(self, now: float) -> list[ConferenceDoc]:
+        """Kazoo's conference listing, also handed to the engine as the name directory."""
         docs = await self.kazoo.list_conferences()
         self.engine.submit(DirectoryListed(directory_from_rest(docs), at=now))
         self._directory_at = now
+        return docs
+
+    async def list_conferences(self) -> list[Conference]:
+        now = self.clock()
+        docs = await self._listing(now)
         # Rosters only for running conferences: idle ones have no participants to fetch.
         running = [doc for doc in docs if doc.running and doc.id]
         rosters = await asyncio.gather(*(self.kazoo.participants(doc.id or "") for doc in running))

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.app import apply_watches
 from bot.console.render import ButtonRef, to_text
 from bot.domain.events import Change
 from bot.domain.permissions import Actor, RightsPolicy
@@ -152,9 +153,7 @@ class Demo:
         engine.listen(notices.on_changes)
 
         async def watches_changed() -> None:
-            watches = await store.watches()
-            await notices.set_watches([(w.channel_id, w.conference_id, w.talking) for w in watches])
-            tracker.track({w.conference_id for w in watches})
+            await apply_watches(store, tracker, notices)
 
         service = Service(kazoo, engine, store, RightsPolicy(), on_watches_changed=watches_changed)
         frontend = Frontend(service, ConsoleActors(), command=self.command_name)
